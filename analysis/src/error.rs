@@ -1,0 +1,92 @@
+//! Errors of the pipeline: bad input (the caller's fault, CLI exit code 2)
+//! apart from everything else.
+
+use std::fmt;
+
+use polars::prelude::PolarsError;
+
+/// A refused input: which table, which row or key, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputError {
+    /// `institutions`, `responses`, `answers` or `model`.
+    pub table: String,
+    /// The offending key, e.g. `response_id 'r07'`, or the model key; may be empty.
+    pub key: String,
+    /// What is wrong, e.g. `rating 7 outside 1..5`.
+    pub problem: String,
+}
+
+impl InputError {
+    pub(crate) fn new(
+        table: impl Into<String>,
+        key: impl Into<String>,
+        problem: impl Into<String>,
+    ) -> Self {
+        Self {
+            table: table.into(),
+            key: key.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.table, self.problem)
+        } else {
+            write!(f, "{}: {}: {}", self.table, self.key, self.problem)
+        }
+    }
+}
+
+impl std::error::Error for InputError {}
+
+/// Everything [`crate::run`] and its helpers can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalysisError {
+    /// The input (tables or model) breaks the spec; nothing was written.
+    #[error("{0}")]
+    Input(#[from] InputError),
+    /// Reading or writing a file failed.
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The dataframe engine failed (including unreadable files).
+    #[error("{0}")]
+    Polars(#[from] PolarsError),
+}
+
+impl AnalysisError {
+    /// True for bad input (exit code 2), false for anything else (exit code 1).
+    pub fn is_input(&self) -> bool {
+        matches!(self, AnalysisError::Input(_))
+    }
+
+    /// The input error, if this is one.
+    pub fn as_input(&self) -> Option<&InputError> {
+        match self {
+            AnalysisError::Input(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        AnalysisError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+/// Shorthand for returning an [`InputError`].
+pub(crate) fn input_err<T>(
+    table: &str,
+    key: impl Into<String>,
+    problem: impl Into<String>,
+) -> Result<T, AnalysisError> {
+    Err(AnalysisError::Input(InputError::new(table, key, problem)))
+}

@@ -1,0 +1,23 @@
+//! The satisfaction-indicator pipeline (`docs/spec/indicators.md`): model and
+//! input tables in, four indicator tables out.
+//!
+//! Stages are `LazyFrame -> LazyFrame` functions in [`stages`]; the indicators
+//! themselves are named functions returning an `Expr` in [`indicators`].
+
+pub mod columns;
+mod error;
+mod indicators;
+mod input;
+mod model;
+mod output;
+mod period;
+mod pipeline;
+mod stages;
+pub mod synth;
+mod validate;
+
+pub use error::{AnalysisError, InputError};
+pub use input::Inputs;
+pub use model::{GradeBand, Model, SourceWeights};
+pub use output::{Format, Outputs, write_outputs, write_table};
+pub use pipeline::run;

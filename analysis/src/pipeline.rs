@@ -1,0 +1,132 @@
+//! `run`: the stages wired together.
+
+use polars::prelude::*;
+
+use crate::columns::*;
+use crate::error::AnalysisError;
+use crate::input::{ANSWER_COLUMNS, INSTITUTION_COLUMNS, Inputs, RESPONSE_COLUMNS, bad, normalise};
+use crate::model::Model;
+use crate::output::Outputs;
+use crate::period::Period;
+use crate::stages::{self, internal::*};
+use crate::validate;
+
+/// Runs the whole method on the inputs: validates every row, then computes
+/// the four output tables. Bad input gives [`AnalysisError::Input`].
+pub fn run(inputs: Inputs, model: &Model) -> Result<Outputs, AnalysisError> {
+    let Inputs {
+        institutions,
+        responses,
+        answers,
+    } = inputs;
+
+    let institutions = normalise(INSTITUTIONS, institutions, INSTITUTION_COLUMNS)?.collect()?;
+    validate::institutions(&institutions, model)?;
+    let (institutions, n_categories) = with_category_index(&institutions)?;
+
+    let responses_lf = normalise(RESPONSES, responses, RESPONSE_COLUMNS)?;
+    let responses = responses_lf
+        .clone()
+        .select([
+            col(RESPONSE_ID),
+            col(INSTITUTION_CODE),
+            col(SOURCE),
+            col(PERIOD),
+            col(DURATION_MS),
+            col(VOIDED),
+            col(bad(DURATION_MS)),
+            col(bad(VOIDED)),
+        ])
+        .collect()?;
+    let periods = validate::responses(&responses, responses_lf.clone(), &institutions)?;
+    let periods = period_table(&periods)?;
+    let responses = responses.with_row_index(RID.into(), None)?;
+
+    let answers_lf = normalise(ANSWERS, answers, ANSWER_COLUMNS)?;
+    let items = validate::items(&stages::item_pairs(answers_lf.clone()).collect()?)?;
+    let compact = stages::compact_answers(
+        answers_lf.clone(),
+        responses
+            .clone()
+            .lazy()
+            .select([col(RESPONSE_ID), col(RID)]),
+        items.df.clone().lazy(),
+        model.scale_points,
+    )
+    .collect()?;
+    validate::answer_rows(&compact, answers_lf.clone(), &responses, model)?;
+    let aggregates =
+        stages::response_aggregates(compact.clone().lazy(), items.dims.len()).collect()?;
+    validate::duplicate_answers(&aggregates, answers_lf.clone())?;
+    validate::dimension_weights(model, &institutions, &items.dims, answers_lf, responses_lf)?;
+
+    let classified = stages::classify_responses(
+        responses.lazy(),
+        aggregates.lazy(),
+        institutions.lazy(),
+        periods.clone().lazy(),
+        model,
+        &items.dims,
+        n_categories,
+        items.n_items,
+    )
+    .collect()?;
+    let alpha = stages::cronbach_alpha(&classified, &compact, items.n_items)?;
+    drop(compact);
+    let stats =
+        stages::institution_source_stats(classified.clone().lazy(), items.dims.len()).collect()?;
+    let dimension_indicators =
+        stages::dimension_indicators(stats.clone().lazy(), &items.dims, model)?.collect()?;
+    let institution_indicators = stages::institution_indicators(
+        stats.lazy(),
+        dimension_indicators.clone().lazy(),
+        periods.lazy(),
+        model,
+    )
+    .collect()?;
+    let group_indicators =
+        stages::group_indicators(institution_indicators.clone().lazy())?.collect()?;
+    let survey_quality = stages::survey_quality(classified.lazy(), alpha).collect()?;
+    Ok(Outputs {
+        institution_indicators,
+        dimension_indicators,
+        group_indicators,
+        survey_quality,
+    })
+}
+
+/// Adds `__cidx`, the index of the category among the sorted distinct ones.
+fn with_category_index(institutions: &DataFrame) -> PolarsResult<(DataFrame, usize)> {
+    let categories = institutions
+        .clone()
+        .lazy()
+        .select([col(CATEGORY_CODE)])
+        .unique(None, UniqueKeepStrategy::Any)
+        .sort([CATEGORY_CODE], SortMultipleOptions::default())
+        .with_row_index(CIDX, None)
+        .collect()?;
+    let n = categories.height();
+    let df = institutions
+        .clone()
+        .lazy()
+        .join(
+            categories.lazy(),
+            [col(CATEGORY_CODE)],
+            [col(CATEGORY_CODE)],
+            JoinArgs::new(JoinType::Left),
+        )
+        .collect()?;
+    Ok((df, n))
+}
+
+/// The distinct periods with their index and immediately preceding period.
+fn period_table(periods: &[(String, Period)]) -> PolarsResult<DataFrame> {
+    df!(
+        PERIOD => periods.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>(),
+        PIDX => (0..periods.len() as u32).collect::<Vec<u32>>(),
+        PREV => periods
+            .iter()
+            .map(|(_, p)| p.previous().map(|p| p.to_string()))
+            .collect::<Vec<Option<String>>>(),
+    )
+}

@@ -1,0 +1,738 @@
+//! The stages of the pipeline, each `LazyFrame -> LazyFrame`.
+//!
+//! Keys are encoded once as small integers: `__rid` (row of `responses`),
+//! `__item` and `__dim` (sorted item and dimension codes), so the big answer
+//! table is joined on strings only once.
+
+use polars::prelude::*;
+
+use crate::columns::*;
+use crate::indicators::*;
+use crate::model::Model;
+
+/// Internal column names (never in an output).
+pub(crate) mod internal {
+    pub const RID: &str = "__rid";
+    pub const ITEM: &str = "__item";
+    pub const DIM: &str = "__dim";
+    pub const BAD: &str = "__bad";
+    pub const SHOWN: &str = "__shown";
+    pub const ANSWERED: &str = "__answered";
+    pub const RATING_MIN: &str = "__rating_min";
+    pub const RATING_MAX: &str = "__rating_max";
+    pub const RATING_SUM: &str = "__rating_sum";
+    pub const DISTINCT_ITEMS: &str = "__distinct_items";
+    pub const IS_CITIZEN: &str = "__is_citizen";
+    pub const INCOMPLETE: &str = "__incomplete";
+    pub const SPEEDER: &str = "__speeder";
+    pub const VALID: &str = "__valid";
+    pub const STRAIGHT: &str = "__straight";
+    pub const SCORE_S: &str = "__S";
+    pub const SAT: &str = "__sat";
+    pub const POOR: &str = "__poor";
+    pub const PIDX: &str = "__pidx";
+    pub const CIDX: &str = "__cidx";
+    pub const PCID: &str = "__pcid";
+    pub const PREV: &str = "__prev";
+    pub const ALPHA_KEY: &str = "__alpha_key";
+    pub const ROW: &str = "__row";
+
+    /// Answered items of dimension `d` in a response.
+    pub fn answered_in(d: usize) -> String {
+        format!("__c{d}")
+    }
+    /// Rating sum over the answered items of dimension `d`.
+    pub fn rating_sum_in(d: usize) -> String {
+        format!("__t{d}")
+    }
+    /// Dimension score `D[d]` of a response.
+    pub fn dim_score(d: usize) -> String {
+        format!("__D{d}")
+    }
+    /// Per-source statistic `what` (`n`, `mean`, `sd`, `se`, `sat`, `poor`),
+    /// of the response score (`d = None`) or of dimension `d`.
+    pub fn stat(what: &str, src: &str, d: Option<usize>) -> String {
+        match d {
+            None => format!("__{what}_{src}"),
+            Some(d) => format!("__{what}_{src}_{d}"),
+        }
+    }
+}
+
+use internal::*;
+
+/// The two sources with their short suffix in internal column names.
+pub(crate) const SOURCES: [(&str, &str); 2] = [(CITIZEN, "c"), (ASSESSOR, "a")];
+
+fn left_join_keeping_order() -> JoinArgs {
+    JoinArgs {
+        maintain_order: MaintainOrderJoin::Left,
+        ..JoinArgs::new(JoinType::Left)
+    }
+}
+
+fn null_f64() -> Expr {
+    lit(NULL).cast(DataType::Float64)
+}
+
+/// A code that is neither null nor the empty string.
+pub(crate) fn non_empty(column: &str) -> Expr {
+    col(column)
+        .is_not_null()
+        .and(col(column).str().len_bytes().gt(lit(0)))
+}
+
+/// Distinct (item_code, dimension_code) pairs, sorted.
+pub(crate) fn item_pairs(answers: LazyFrame) -> LazyFrame {
+    answers
+        .select([col(ITEM_CODE), col(DIMENSION_CODE)])
+        .filter(non_empty(ITEM_CODE).and(non_empty(DIMENSION_CODE)))
+        .unique(None, UniqueKeepStrategy::Any)
+        .sort([ITEM_CODE, DIMENSION_CODE], SortMultipleOptions::default())
+}
+
+/// Answers reduced to integer keys: `__rid`, `__item`, `__dim`, the rating as
+/// i32, and `__bad` for rows that break a row-level rule (empty code, rating
+/// not an integer or out of range). `__rid` is null for unknown responses.
+pub(crate) fn compact_answers(
+    answers: LazyFrame,
+    response_keys: LazyFrame,
+    items: LazyFrame,
+    scale_points: i64,
+) -> LazyFrame {
+    let rating = col(RATING);
+    let out_of_range = rating
+        .clone()
+        .lt(lit(1i64))
+        .or(rating.clone().gt(lit(scale_points)))
+        .fill_null(lit(false));
+    let bad_row = non_empty(RESPONSE_ID)
+        .not()
+        .or(non_empty(ITEM_CODE).not())
+        .or(non_empty(DIMENSION_CODE).not())
+        .or(col(crate::input::bad(RATING)))
+        .or(out_of_range);
+    answers
+        .with_column(bad_row.alias(BAD))
+        .join(
+            response_keys,
+            [col(RESPONSE_ID)],
+            [col(RESPONSE_ID)],
+            JoinArgs::new(JoinType::Left),
+        )
+        .join(
+            items.select([col(ITEM_CODE), col(ITEM), col(DIM)]),
+            [col(ITEM_CODE)],
+            [col(ITEM_CODE)],
+            JoinArgs::new(JoinType::Left),
+        )
+        .select([
+            col(RID),
+            col(ITEM),
+            col(DIM),
+            rating.cast(DataType::Int32),
+            col(BAD),
+        ])
+}
+
+/// Per response: items shown and answered, rating min/max/sum, distinct
+/// items, and per dimension the answered count and rating sum.
+pub(crate) fn response_aggregates(answers: LazyFrame, n_dims: usize) -> LazyFrame {
+    let mut aggs = vec![
+        len().alias(SHOWN),
+        col(RATING).count().alias(ANSWERED),
+        col(RATING).min().alias(RATING_MIN),
+        col(RATING).max().alias(RATING_MAX),
+        col(RATING).cast(DataType::Int64).sum().alias(RATING_SUM),
+        col(ITEM).n_unique().alias(DISTINCT_ITEMS),
+    ];
+    for d in 0..n_dims {
+        let in_dim = when(col(DIM).eq(lit(d as u32)))
+            .then(col(RATING))
+            .otherwise(lit(NULL).cast(DataType::Int32));
+        aggs.push(in_dim.clone().count().alias(answered_in(d)));
+        aggs.push(in_dim.cast(DataType::Int64).sum().alias(rating_sum_in(d)));
+    }
+    answers.group_by([col(RID)]).agg(aggs)
+}
+
+/// Response level: joins the answer aggregates, the institution and the
+/// period, then classifies (incomplete, speeder, valid, straight-liner) and
+/// scores (`D[d]`, `S`, satisfied, poor) each response. Keeps `responses` order.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn classify_responses(
+    responses: LazyFrame,
+    aggregates: LazyFrame,
+    institutions: LazyFrame,
+    periods: LazyFrame,
+    model: &Model,
+    dims: &[String],
+    n_categories: usize,
+    n_items: usize,
+) -> LazyFrame {
+    let mut scores = Vec::with_capacity(dims.len());
+    let mut dim_cols = Vec::with_capacity(dims.len());
+    for (d, name) in dims.iter().enumerate() {
+        dim_cols.push(
+            dimension_score(
+                col(rating_sum_in(d)),
+                col(answered_in(d)),
+                model.scale_points,
+            )
+            .alias(dim_score(d)),
+        );
+        scores.push((
+            dimension_weight(model, name, col(CATEGORY_CODE)),
+            col(dim_score(d)),
+        ));
+    }
+    let pcid = col(PIDX).cast(DataType::UInt64) * lit(n_categories as u64)
+        + col(CIDX).cast(DataType::UInt64);
+    let alpha_key = when(col(VALID))
+        .then(col(PCID) * lit(n_items as u64 + 1) + col(ANSWERED).cast(DataType::UInt64))
+        .otherwise(lit(NULL).cast(DataType::UInt64));
+    let mut keep = vec![
+        col(PERIOD),
+        col(INSTITUTION_CODE),
+        col(CATEGORY_CODE),
+        col(DISTRICT_CODE),
+        col(PCID),
+        col(IS_CITIZEN),
+        col(VOIDED),
+        col(INCOMPLETE),
+        col(SPEEDER),
+        col(VALID),
+        col(STRAIGHT),
+        col(ANSWERED),
+        col(RATING_SUM),
+        col(SCORE_S),
+        col(SAT),
+        col(POOR),
+        col(ALPHA_KEY),
+    ];
+    keep.extend((0..dims.len()).map(|d| col(dim_score(d))));
+    responses
+        .join(
+            aggregates,
+            [col(RID)],
+            [col(RID)],
+            left_join_keeping_order(),
+        )
+        .join(
+            institutions.select([
+                col(INSTITUTION_CODE),
+                col(CATEGORY_CODE),
+                col(DISTRICT_CODE),
+                col(CIDX),
+            ]),
+            [col(INSTITUTION_CODE)],
+            [col(INSTITUTION_CODE)],
+            left_join_keeping_order(),
+        )
+        .join(
+            periods.select([col(PERIOD), col(PIDX)]),
+            [col(PERIOD)],
+            [col(PERIOD)],
+            left_join_keeping_order(),
+        )
+        .with_columns([
+            col(SHOWN).fill_null(lit(0)),
+            col(ANSWERED).fill_null(lit(0)),
+            col(RATING_SUM).fill_null(lit(0)),
+            col(SOURCE).eq(lit(CITIZEN)).alias(IS_CITIZEN),
+            pcid.alias(PCID),
+        ])
+        .with_columns(dim_cols)
+        .with_columns([
+            response_score(scores).alias(SCORE_S),
+            is_incomplete(col(ANSWERED), col(SHOWN), model.min_completion).alias(INCOMPLETE),
+        ])
+        .with_columns([
+            is_speeder(
+                col(INCOMPLETE),
+                col(DURATION_MS),
+                col(ANSWERED),
+                model.speeder_ms_per_item,
+            )
+            .alias(SPEEDER),
+            at_least(col(SCORE_S), 50.0).alias(SAT),
+            at_most(col(SCORE_S), 25.0).alias(POOR),
+        ])
+        .with_column(
+            col(VOIDED)
+                .not()
+                .and(col(INCOMPLETE).not())
+                .and(col(SPEEDER).not())
+                .alias(VALID),
+        )
+        .with_columns([
+            is_straightliner(col(VALID), col(ANSWERED), col(RATING_MIN), col(RATING_MAX))
+                .alias(STRAIGHT),
+            alpha_key.alias(ALPHA_KEY),
+        ])
+        .select(keep)
+}
+
+/// Per (period, institution) over non-voided responses: `n_excluded` and, per
+/// source, n / mean / sd / se / satisfied and poor shares of `S`, and per
+/// dimension n / mean / sd / se of `D[d]`.
+pub(crate) fn institution_source_stats(responses: LazyFrame, n_dims: usize) -> LazyFrame {
+    let mut aggs = vec![
+        col(CATEGORY_CODE).first().alias(CATEGORY_CODE),
+        col(DISTRICT_CODE).first().alias(DISTRICT_CODE),
+        col(INCOMPLETE).or(col(SPEEDER)).sum().alias(N_EXCLUDED),
+    ];
+    let mut ses = Vec::new();
+    for (_, src) in SOURCES {
+        let is_src = if src == "c" {
+            col(IS_CITIZEN)
+        } else {
+            col(IS_CITIZEN).not()
+        };
+        let m = col(VALID).and(is_src);
+        let of = |x: Expr| when(m.clone()).then(x).otherwise(null_f64());
+        aggs.push(m.clone().sum().alias(stat("n", src, None)));
+        aggs.push(of(col(SCORE_S)).mean().alias(stat("mean", src, None)));
+        aggs.push(of(col(SCORE_S)).std(1).alias(stat("sd", src, None)));
+        aggs.push(
+            of(col(SAT).cast(DataType::Float64))
+                .mean()
+                .alias(stat("sat", src, None)),
+        );
+        aggs.push(
+            of(col(POOR).cast(DataType::Float64))
+                .mean()
+                .alias(stat("poor", src, None)),
+        );
+        ses.push(
+            standard_error(col(stat("sd", src, None)), col(stat("n", src, None)))
+                .alias(stat("se", src, None)),
+        );
+        for d in 0..n_dims {
+            let x = of(col(dim_score(d)));
+            aggs.push(x.clone().count().alias(stat("n", src, Some(d))));
+            aggs.push(x.clone().mean().alias(stat("mean", src, Some(d))));
+            aggs.push(x.std(1).alias(stat("sd", src, Some(d))));
+            ses.push(
+                standard_error(col(stat("sd", src, Some(d))), col(stat("n", src, Some(d))))
+                    .alias(stat("se", src, Some(d))),
+            );
+        }
+    }
+    responses
+        .filter(col(VOIDED).not())
+        .group_by([col(PERIOD), col(INSTITUTION_CODE)])
+        .agg(aggs)
+        .with_columns(ses)
+}
+
+/// Renormalised source weights over the present sources: `__vc`, `__va`, and
+/// `__ok` (false when the present sources weigh 0 or none is present).
+fn with_source_shares(lf: LazyFrame, n_c: Expr, n_a: Expr, model: &Model) -> LazyFrame {
+    let wc = present_weight(n_c, model.source_weights.citizen);
+    let wa = present_weight(n_a, model.source_weights.assessor);
+    lf.with_columns([
+        wc.clone().alias("__wc"),
+        wa.clone().alias("__wa"),
+        (wc + wa).alias("__tot"),
+    ])
+    .with_columns([
+        col("__tot").gt(lit(0.0)).alias("__ok"),
+        (col("__wc") / col("__tot")).alias("__vc"),
+        (col("__wa") / col("__tot")).alias("__va"),
+    ])
+}
+
+fn when_ok(x: Expr) -> Expr {
+    when(col("__ok")).then(x).otherwise(null_f64())
+}
+
+/// `dimension_indicators`: one row per (period, institution, dimension) with
+/// at least one valid response scoring the dimension.
+pub(crate) fn dimension_indicators(
+    stats: LazyFrame,
+    dims: &[String],
+    model: &Model,
+) -> PolarsResult<LazyFrame> {
+    if dims.is_empty() {
+        return Ok(empty_dimension_indicators()?.lazy());
+    }
+    let per_dim = dims
+        .iter()
+        .enumerate()
+        .map(|(d, name)| {
+            let mut exprs = vec![
+                col(PERIOD),
+                col(INSTITUTION_CODE),
+                lit(name.clone()).alias(DIMENSION_CODE),
+            ];
+            for (_, src) in SOURCES {
+                for what in ["n", "mean", "se"] {
+                    exprs.push(col(stat(what, src, Some(d))).alias(stat(what, src, None)));
+                }
+            }
+            stats.clone().select(exprs)
+        })
+        .collect::<Vec<_>>();
+    let long = concat(per_dim, UnionArgs::default())?
+        .filter((col(stat("n", "c", None)) + col(stat("n", "a", None))).gt(lit(0)));
+    let out = with_source_shares(
+        long,
+        col(stat("n", "c", None)),
+        col(stat("n", "a", None)),
+        model,
+    )
+    .select([
+        col(PERIOD),
+        col(INSTITUTION_CODE),
+        col(DIMENSION_CODE),
+        col(stat("n", "c", None))
+            .cast(DataType::Int64)
+            .alias(N_CITIZEN),
+        col(stat("n", "a", None))
+            .cast(DataType::Int64)
+            .alias(N_ASSESSOR),
+        when_ok(weighted(
+            col("__vc"),
+            col(stat("mean", "c", None)),
+            col("__va"),
+            col(stat("mean", "a", None)),
+        ))
+        .alias(INDEX),
+        when_ok(combined_se(
+            col("__vc"),
+            col(stat("se", "c", None)),
+            col(stat("n", "c", None)),
+            col("__va"),
+            col(stat("se", "a", None)),
+            col(stat("n", "a", None)),
+        ))
+        .alias(SE),
+    ])
+    .sort(
+        [PERIOD, INSTITUTION_CODE, DIMENSION_CODE],
+        SortMultipleOptions::default(),
+    );
+    Ok(out)
+}
+
+fn empty_dimension_indicators() -> PolarsResult<DataFrame> {
+    df!(
+        PERIOD => Vec::<String>::new(),
+        INSTITUTION_CODE => Vec::<String>::new(),
+        DIMENSION_CODE => Vec::<String>::new(),
+        N_CITIZEN => Vec::<i64>::new(),
+        N_ASSESSOR => Vec::<i64>::new(),
+        INDEX => Vec::<f64>::new(),
+        SE => Vec::<f64>::new(),
+    )
+}
+
+/// `institution_indicators` from the per-source statistics, the dimension
+/// indicators (for rectification) and the period table (for `delta_prev`).
+pub(crate) fn institution_indicators(
+    stats: LazyFrame,
+    dimensions: LazyFrame,
+    periods: LazyFrame,
+    model: &Model,
+) -> LazyFrame {
+    let k = model.prior_strength;
+    let n = |src| col(stat("n", src, None));
+    let mean = |src| col(stat("mean", src, None));
+    let lowest_dimension = dimensions
+        .group_by([col(PERIOD), col(INSTITUTION_CODE)])
+        .agg([col(INDEX).min().alias("__dim_min")]);
+    let window = [col(PERIOD), col(CATEGORY_CODE)];
+    let scored = with_source_shares(stats, n("c"), n("a"), model)
+        .with_columns([
+            when_ok(mean("c")).alias(INDEX_CITIZEN),
+            when_ok(mean("a")).alias(INDEX_ASSESSOR),
+            when_ok(weighted(col("__vc"), mean("c"), col("__va"), mean("a"))).alias(INDEX),
+            when_ok(combined_se(
+                col("__vc"),
+                col(stat("se", "c", None)),
+                n("c"),
+                col("__va"),
+                col(stat("se", "a", None)),
+                n("a"),
+            ))
+            .alias(SE),
+            when_ok(weighted(
+                col("__vc"),
+                col(stat("sat", "c", None)),
+                col("__va"),
+                col(stat("sat", "a", None)),
+            ))
+            .alias(SATISFIED_RATE),
+            when_ok(weighted(
+                col("__vc"),
+                col(stat("poor", "c", None)),
+                col("__va"),
+                col(stat("poor", "a", None)),
+            ))
+            .alias(POOR_RATE),
+            mean("c").mean().over(window.clone()).alias("__m_c"),
+            mean("a").mean().over(window.clone()).alias("__m_a"),
+        ])
+        .with_columns([
+            shrunk(n("c"), mean("c"), col("__m_c"), k).alias("__shrunk_c"),
+            shrunk(n("a"), mean("a"), col("__m_a"), k).alias("__shrunk_a"),
+            confidence_bound(col(INDEX), col(SE), false).alias(CI_LOW),
+            confidence_bound(col(INDEX), col(SE), true).alias(CI_HIGH),
+        ])
+        .with_column(
+            when_ok(weighted(
+                col("__vc"),
+                col("__shrunk_c"),
+                col("__va"),
+                col("__shrunk_a"),
+            ))
+            .alias(SCORE),
+        )
+        .with_columns([
+            (col(SCORE) * lit(model.points_max) / lit(100.0)).alias(POINTS),
+            grade(model, col(SCORE)).alias(GRADE),
+            rank_desc(col(SCORE))
+                .over(window)
+                .cast(DataType::Int64)
+                .alias(RANK_IN_CATEGORY),
+            col("__ok")
+                .not()
+                .or((n("c") + n("a"))
+                    .cast(DataType::Int64)
+                    .lt(lit(model.min_sample)))
+                .alias(LOW_SAMPLE),
+        ])
+        .join(
+            lowest_dimension,
+            [col(PERIOD), col(INSTITUTION_CODE)],
+            [col(PERIOD), col(INSTITUTION_CODE)],
+            JoinArgs::new(JoinType::Left),
+        )
+        .with_column(
+            col("__ok")
+                .and(below(col(SCORE), model.rectify_below).or(
+                    below(col("__dim_min"), model.rectify_dimension_below).fill_null(lit(false)),
+                ))
+                .fill_null(lit(false))
+                .alias(RECTIFICATION),
+        )
+        .join(
+            periods.select([col(PERIOD), col(PREV)]),
+            [col(PERIOD)],
+            [col(PERIOD)],
+            JoinArgs::new(JoinType::Left),
+        );
+    let previous = scored.clone().select([
+        col(PERIOD).alias(PREV),
+        col(INSTITUTION_CODE),
+        col(SCORE).alias("__prev_score"),
+    ]);
+    scored
+        .join(
+            previous,
+            [col(PREV), col(INSTITUTION_CODE)],
+            [col(PREV), col(INSTITUTION_CODE)],
+            JoinArgs::new(JoinType::Left),
+        )
+        .with_column((col(SCORE) - col("__prev_score")).alias(DELTA_PREV))
+        .select([
+            col(PERIOD),
+            col(INSTITUTION_CODE),
+            col(CATEGORY_CODE),
+            col(DISTRICT_CODE),
+            n("c").cast(DataType::Int64).alias(N_CITIZEN),
+            n("a").cast(DataType::Int64).alias(N_ASSESSOR),
+            col(N_EXCLUDED).cast(DataType::Int64),
+            col(INDEX_CITIZEN),
+            col(INDEX_ASSESSOR),
+            col(INDEX),
+            col(SE),
+            col(CI_LOW),
+            col(CI_HIGH),
+            col(SATISFIED_RATE),
+            col(POOR_RATE),
+            col(SCORE),
+            col(POINTS),
+            col(GRADE),
+            col(RANK_IN_CATEGORY),
+            col(DELTA_PREV),
+            col(LOW_SAMPLE),
+            col(RECTIFICATION),
+        ])
+        .sort([PERIOD, INSTITUTION_CODE], SortMultipleOptions::default())
+}
+
+/// `group_indicators`: per period, each category and each district.
+pub(crate) fn group_indicators(institutions: LazyFrame) -> PolarsResult<LazyFrame> {
+    let by = |key: &str, group_type: &str| {
+        institutions
+            .clone()
+            .group_by([col(PERIOD), col(key)])
+            .agg([
+                col(SCORE)
+                    .count()
+                    .cast(DataType::Int64)
+                    .alias(N_INSTITUTIONS),
+                (col(N_CITIZEN) + col(N_ASSESSOR)).sum().alias(N_RESPONSES),
+                col(SCORE).mean().alias(MEAN_SCORE),
+                col(SCORE).min().alias(MIN_SCORE),
+                col(SCORE).max().alias(MAX_SCORE),
+            ])
+            .select([
+                col(PERIOD),
+                lit(group_type.to_owned()).alias(GROUP_TYPE),
+                col(key).alias(GROUP_CODE),
+                col(N_INSTITUTIONS),
+                col(N_RESPONSES).cast(DataType::Int64),
+                col(MEAN_SCORE),
+                col(MIN_SCORE),
+                col(MAX_SCORE),
+            ])
+    };
+    Ok(concat(
+        [
+            by(CATEGORY_CODE, GROUP_CATEGORY),
+            by(DISTRICT_CODE, GROUP_DISTRICT),
+        ],
+        UnionArgs::default(),
+    )?
+    .sort(
+        [PERIOD, GROUP_TYPE, GROUP_CODE],
+        SortMultipleOptions::default(),
+    ))
+}
+
+/// Cronbach's alpha per (period, category), keyed by `__pcid`.
+///
+/// `responses` is the classified response table in `__rid` order, `answers`
+/// the compact answers. Every answered item of a valid response is in `I` by
+/// construction, so a response "rated every item of I" exactly when it
+/// answered `k = |I|` items; item variances come from exact integer sums.
+pub(crate) fn cronbach_alpha(
+    responses: &DataFrame,
+    answers: &DataFrame,
+    n_items: usize,
+) -> PolarsResult<LazyFrame> {
+    let base = n_items as u64 + 1;
+    // The response's alpha key (null unless valid) for every answer row.
+    let key = responses
+        .column(ALPHA_KEY)?
+        .take(answers.column(RID)?.idx()?)?;
+    let long = DataFrame::new(
+        answers.height(),
+        vec![
+            key,
+            answers.column(ITEM)?.clone(),
+            answers.column(RATING)?.clone(),
+        ],
+    )?;
+    let r = || col(RATING).cast(DataType::Int64);
+    let items = long
+        .lazy()
+        .filter(col(ALPHA_KEY).is_not_null().and(col(RATING).is_not_null()))
+        .group_by([col(ALPHA_KEY), col(ITEM)])
+        .agg([
+            len().cast(DataType::Int64).alias("__n"),
+            r().sum().alias("__s1"),
+            (r() * r()).sum().alias("__s2"),
+        ])
+        .with_columns([
+            (col(ALPHA_KEY) / lit(base)).alias(PCID),
+            (col(ALPHA_KEY) % lit(base)).alias("__ans"),
+        ])
+        .with_column(
+            col(ITEM)
+                .n_unique()
+                .over([col(PCID)])
+                .cast(DataType::UInt64)
+                .alias("__k"),
+        );
+    let k_per_group = items
+        .clone()
+        .group_by([col(PCID)])
+        .agg([col("__k").first()]);
+    let item_variance = when(col("__n").gt_eq(lit(2)))
+        .then(
+            (col("__n") * col("__s2") - col("__s1") * col("__s1")).cast(DataType::Float64)
+                / (col("__n") * (col("__n") - lit(1))).cast(DataType::Float64),
+        )
+        .otherwise(null_f64());
+    let sum_item_variance = items
+        .filter(col("__ans").eq(col("__k")))
+        .group_by([col(PCID)])
+        .agg([item_variance.sum().alias("__sum_var_i")]);
+    let total = responses
+        .clone()
+        .lazy()
+        .filter(col(ALPHA_KEY).is_not_null())
+        .select([
+            col(PCID),
+            (col(ALPHA_KEY) % lit(base)).alias("__ans"),
+            col(RATING_SUM),
+        ])
+        .join(
+            k_per_group,
+            [col(PCID)],
+            [col(PCID)],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .filter(col("__ans").eq(col("__k")))
+        .group_by([col(PCID)])
+        .agg([
+            col("__k").first(),
+            len().alias("__n_complete"),
+            col(RATING_SUM)
+                .cast(DataType::Float64)
+                .var(1)
+                .alias("__var_t"),
+            col(RATING_SUM).min().alias("__t_min"),
+            col(RATING_SUM).max().alias("__t_max"),
+        ]);
+    let k = col("__k").cast(DataType::Float64);
+    Ok(total
+        .join(
+            sum_item_variance,
+            [col(PCID)],
+            [col(PCID)],
+            JoinArgs::new(JoinType::Left),
+        )
+        .select([
+            col(PCID),
+            when(
+                col("__k")
+                    .gt_eq(lit(2))
+                    .and(col("__n_complete").gt_eq(lit(2)))
+                    .and(col("__t_min").neq(col("__t_max"))),
+            )
+            .then(k.clone() / (k - lit(1.0)) * (lit(1.0) - col("__sum_var_i") / col("__var_t")))
+            .otherwise(null_f64())
+            .alias(CRONBACH_ALPHA),
+        ]))
+}
+
+/// `survey_quality`: per (period, category) with a non-voided response.
+pub(crate) fn survey_quality(responses: LazyFrame, alpha: LazyFrame) -> LazyFrame {
+    let count = |e: Expr, name: &str| e.sum().cast(DataType::Int64).alias(name);
+    let live = || col(VOIDED).not();
+    responses
+        .group_by([col(PERIOD), col(CATEGORY_CODE)])
+        .agg([
+            count(live(), N_RESPONSES),
+            count(col(VOIDED), N_VOIDED),
+            count(col(INCOMPLETE).and(live()), N_INCOMPLETE),
+            count(col(SPEEDER).and(live()), N_SPEEDER),
+            count(col(VALID), N_VALID),
+            count(col(STRAIGHT), N_STRAIGHTLINER),
+            col(PCID).first(),
+        ])
+        .filter(col(N_RESPONSES).gt(lit(0)))
+        .join(
+            alpha,
+            [col(PCID)],
+            [col(PCID)],
+            JoinArgs::new(JoinType::Left),
+        )
+        .select(SURVEY_QUALITY_COLUMNS.map(col))
+        .sort([PERIOD, CATEGORY_CODE], SortMultipleOptions::default())
+}

@@ -1,0 +1,1 @@
+//! Synthetic input data (placeholder, filled in below).

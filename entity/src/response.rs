@@ -1,0 +1,30 @@
+//! A submitted questionnaire. `respondent_hash` is HMAC(secret, device, ticket
+//! or assessor reference): never the raw identifier.
+
+use sea_orm::entity::prelude::*;
+use serde::Serialize;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
+#[sea_orm(table_name = "response")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub institution_id: i32,
+    pub questionnaire_id: i32,
+    /// `citizen` or `assessor`.
+    pub source: String,
+    /// `YYYY`, `YYYY-Qn` or `YYYY-MM`.
+    pub period: String,
+    pub submitted_at: DateTimeUtc,
+    pub duration_ms: Option<i64>,
+    /// `web`, `ticket`, `phone`, `onsite`, `mystery`.
+    pub channel: String,
+    pub respondent_hash: String,
+    pub comment: Option<String>,
+    pub voided: bool,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,230 @@
+//! The catalog citizens browse (districts, categories, institutions and each
+//! category's live questionnaire), held in memory: every page view reads it,
+//! and it changes only when the office edits it, which calls [`CatalogCache::reload`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use anyhow::Context;
+use entity::{category, district, institution, questionnaire, questionnaire_item};
+use parking_lot::RwLock;
+use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder};
+use serde::Serialize;
+
+use crate::domain::submission::ItemSpec;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Named {
+    pub id: i32,
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Institution {
+    pub id: i32,
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub address: String,
+    pub category: usize,
+    pub district: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Item {
+    pub code: String,
+    pub dimension_code: String,
+    pub text_zh: String,
+    pub text_en: String,
+    pub required: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Questionnaire {
+    pub id: i32,
+    pub version: i32,
+    pub items: Vec<Item>,
+}
+
+impl Questionnaire {
+    pub fn item_specs(&self) -> Vec<ItemSpec> {
+        self.items
+            .iter()
+            .map(|i| ItemSpec {
+                code: i.code.clone(),
+                dimension_code: i.dimension_code.clone(),
+                required: i.required,
+            })
+            .collect()
+    }
+}
+
+/// An immutable snapshot of the catalog.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    pub districts: Vec<Named>,
+    pub categories: Vec<Named>,
+    /// Active institutions, sorted by category, district and code.
+    pub institutions: Vec<Institution>,
+    by_code: HashMap<String, usize>,
+    /// Live questionnaire per category index.
+    questionnaires: HashMap<usize, Arc<Questionnaire>>,
+}
+
+impl Catalog {
+    pub fn institution(&self, code: &str) -> Option<&Institution> {
+        self.by_code.get(code).map(|&i| &self.institutions[i])
+    }
+
+    pub fn questionnaire_for(&self, institution: &Institution) -> Option<Arc<Questionnaire>> {
+        self.questionnaires.get(&institution.category).cloned()
+    }
+
+    pub fn category_index(&self, code: &str) -> Option<usize> {
+        self.categories.iter().position(|c| c.code == code)
+    }
+
+    pub fn district_index(&self, code: &str) -> Option<usize> {
+        self.districts.iter().position(|d| d.code == code)
+    }
+
+    /// Loads the whole catalog in a handful of queries.
+    pub async fn load(db: &impl ConnectionTrait) -> anyhow::Result<Catalog> {
+        let districts: Vec<Named> = district::Entity::find()
+            .order_by_asc(district::Column::Code)
+            .all(db)
+            .await
+            .context("Failed to load districts")?
+            .into_iter()
+            .map(|d| Named {
+                id: d.id,
+                code: d.code,
+                name_zh: d.name_zh,
+                name_en: d.name_en,
+            })
+            .collect();
+        let categories: Vec<Named> = category::Entity::find()
+            .order_by_asc(category::Column::Id)
+            .all(db)
+            .await
+            .context("Failed to load categories")?
+            .into_iter()
+            .map(|c| Named {
+                id: c.id,
+                code: c.code,
+                name_zh: c.name_zh,
+                name_en: c.name_en,
+            })
+            .collect();
+        let district_ix: HashMap<i32, usize> = districts
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.id, i))
+            .collect();
+        let category_ix: HashMap<i32, usize> = categories
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id, i))
+            .collect();
+
+        let mut institutions: Vec<Institution> = institution::Entity::find()
+            .all(db)
+            .await
+            .context("Failed to load institutions")?
+            .into_iter()
+            .filter(|i| i.active)
+            .filter_map(|i| {
+                Some(Institution {
+                    category: *category_ix.get(&i.category_id)?,
+                    district: *district_ix.get(&i.district_id)?,
+                    id: i.id,
+                    code: i.code,
+                    name_zh: i.name_zh,
+                    name_en: i.name_en,
+                    address: i.address,
+                })
+            })
+            .collect();
+        institutions.sort_by(|a, b| {
+            (a.category, a.district, &a.code).cmp(&(b.category, b.district, &b.code))
+        });
+        let by_code = institutions
+            .iter()
+            .enumerate()
+            .map(|(i, inst)| (inst.code.clone(), i))
+            .collect();
+
+        // The live questionnaire of a category is its highest version.
+        let mut latest: HashMap<i32, questionnaire::Model> = HashMap::new();
+        for q in questionnaire::Entity::find()
+            .all(db)
+            .await
+            .context("Failed to load questionnaires")?
+        {
+            if latest
+                .get(&q.category_id)
+                .is_none_or(|cur| cur.version < q.version)
+            {
+                latest.insert(q.category_id, q);
+            }
+        }
+        let mut items_by_q: HashMap<i32, Vec<questionnaire_item::Model>> = HashMap::new();
+        for item in questionnaire_item::Entity::find()
+            .order_by_asc(questionnaire_item::Column::Position)
+            .all(db)
+            .await
+            .context("Failed to load questionnaire items")?
+        {
+            items_by_q
+                .entry(item.questionnaire_id)
+                .or_default()
+                .push(item);
+        }
+        let questionnaires = latest
+            .into_values()
+            .filter_map(|q| {
+                let items = items_by_q.remove(&q.id).unwrap_or_default();
+                let view = Questionnaire {
+                    id: q.id,
+                    version: q.version,
+                    items: items
+                        .into_iter()
+                        .map(|i| Item {
+                            code: i.code,
+                            dimension_code: i.dimension_code,
+                            text_zh: i.text_zh,
+                            text_en: i.text_en,
+                            required: i.required,
+                        })
+                        .collect(),
+                };
+                Some((*category_ix.get(&q.category_id)?, Arc::new(view)))
+            })
+            .collect();
+        Ok(Catalog {
+            districts,
+            categories,
+            institutions,
+            by_code,
+            questionnaires,
+        })
+    }
+}
+
+/// Shared, swappable catalog snapshot.
+#[derive(Clone, Default)]
+pub struct CatalogCache(Arc<RwLock<Arc<Catalog>>>);
+
+impl CatalogCache {
+    pub fn get(&self) -> Arc<Catalog> {
+        self.0.read().clone()
+    }
+
+    pub async fn reload(&self, db: &impl ConnectionTrait) -> anyhow::Result<()> {
+        let fresh = Catalog::load(db).await?;
+        *self.0.write() = Arc::new(fresh);
+        Ok(())
+    }
+}

@@ -1,0 +1,213 @@
+//! The submission writer. Submissions from every request handler go through
+//! one channel to a writer task that commits them in small batches (group
+//! commit): one durable transaction, one fsync, for everything that arrived
+//! while the previous batch was being written. Each handler is answered only
+//! after its batch has committed, so an acknowledged response is on disk.
+//! Duplicates are decided by the database's unique index (ON CONFLICT DO
+//! NOTHING), which holds under any race and across instances.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use entity::{answer, response, ticket};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    TransactionTrait, TryInsertResult,
+};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::domain::period::Period;
+
+/// Largest number of submissions committed in one transaction.
+const MAX_BATCH: usize = 256;
+/// Answers per multi-row INSERT (4 bind parameters each; well under SQLite's limit).
+const ANSWER_CHUNK: usize = 2000;
+
+/// Who produced a response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    Citizen,
+    Assessor,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Citizen => "citizen",
+            Source::Assessor => "assessor",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct NewAnswer {
+    pub item_code: String,
+    pub dimension_code: String,
+    pub rating: Option<i16>,
+}
+
+/// A response ready to be stored.
+#[derive(Clone, Debug)]
+pub struct NewResponse {
+    pub institution_id: i32,
+    pub questionnaire_id: i32,
+    pub source: Source,
+    pub period: Period,
+    pub submitted_at: DateTime<Utc>,
+    pub duration_ms: Option<i64>,
+    pub channel: &'static str,
+    pub respondent_hash: String,
+    pub comment: Option<String>,
+    pub answers: Vec<NewAnswer>,
+    /// Keyed hash of a one-time ticket to consume in the same transaction.
+    pub ticket_hash: Option<String>,
+}
+
+/// What became of a submission.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteOutcome {
+    Stored(i64),
+    /// This respondent already rated this institution in this period.
+    Duplicate,
+    /// The ticket is unknown, expired or already used.
+    TicketRefused,
+}
+
+/// The database could not take the batch; nothing of it was stored.
+#[derive(Debug, thiserror::Error)]
+#[error("the database is unavailable")]
+pub struct Unavailable;
+
+struct Job {
+    response: NewResponse,
+    reply: oneshot::Sender<Result<WriteOutcome, Unavailable>>,
+}
+
+/// Handle to the writer task.
+#[derive(Clone)]
+pub struct SubmissionWriter {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl SubmissionWriter {
+    /// Starts the writer task on the current runtime.
+    pub fn start(db: DatabaseConnection) -> SubmissionWriter {
+        let (jobs, rx) = mpsc::channel(8 * MAX_BATCH);
+        tokio::spawn(run(db, rx));
+        SubmissionWriter { jobs }
+    }
+
+    /// Stores one response; returns once it is committed (or refused).
+    pub async fn submit(&self, response: NewResponse) -> Result<WriteOutcome, Unavailable> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job { response, reply })
+            .await
+            .map_err(|_| Unavailable)?;
+        answer.await.map_err(|_| Unavailable)?
+    }
+}
+
+async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Job>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let responses: Vec<&NewResponse> = batch.iter().map(|j| &j.response).collect();
+        match write_batch(&db, &responses).await {
+            Ok(outcomes) => {
+                for (job, outcome) in batch.drain(..).zip(outcomes) {
+                    let _ = job.reply.send(Ok(outcome));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = ?e, size = batch.len(), "Failed to commit a batch of submissions");
+                metrics::counter!("pingyi_db_write_failures_total").increment(1);
+                for job in batch.drain(..) {
+                    let _ = job.reply.send(Err(Unavailable));
+                }
+                // Do not spin against a database that is down.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// Writes responses in one transaction; all or nothing.
+pub async fn write_batch(
+    db: &DatabaseConnection,
+    batch: &[&NewResponse],
+) -> anyhow::Result<Vec<WriteOutcome>> {
+    let txn = db
+        .begin()
+        .await
+        .context("Failed to begin the submission transaction")?;
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let mut answers = Vec::new();
+    for r in batch {
+        let outcome = insert_one(&txn, r).await?;
+        if let WriteOutcome::Stored(id) = outcome {
+            answers.extend(r.answers.iter().map(|a| answer::ActiveModel {
+                response_id: Set(id),
+                item_code: Set(a.item_code.clone()),
+                dimension_code: Set(a.dimension_code.clone()),
+                rating: Set(a.rating),
+            }));
+        }
+        outcomes.push(outcome);
+    }
+    while !answers.is_empty() {
+        let rest = answers.split_off(answers.len().min(ANSWER_CHUNK));
+        answer::Entity::insert_many(std::mem::replace(&mut answers, rest))
+            .exec_without_returning(&txn)
+            .await
+            .context("Failed to insert answers")?;
+    }
+    txn.commit()
+        .await
+        .context("Failed to commit the submission transaction")?;
+    Ok(outcomes)
+}
+
+async fn insert_one(txn: &impl ConnectionTrait, r: &NewResponse) -> anyhow::Result<WriteOutcome> {
+    if let Some(hash) = &r.ticket_hash {
+        let consumed = ticket::Entity::update_many()
+            .col_expr(ticket::Column::UsedAt, Expr::value(r.submitted_at))
+            .filter(ticket::Column::CodeHash.eq(hash.as_str()))
+            .filter(ticket::Column::InstitutionId.eq(r.institution_id))
+            .filter(ticket::Column::UsedAt.is_null())
+            .filter(ticket::Column::ExpiresAt.gt(r.submitted_at))
+            .exec(txn)
+            .await
+            .context("Failed to consume a ticket")?;
+        if consumed.rows_affected != 1 {
+            return Ok(WriteOutcome::TicketRefused);
+        }
+    }
+    let row = response::ActiveModel {
+        institution_id: Set(r.institution_id),
+        questionnaire_id: Set(r.questionnaire_id),
+        source: Set(r.source.as_str().to_owned()),
+        period: Set(r.period.to_string()),
+        submitted_at: Set(r.submitted_at),
+        duration_ms: Set(r.duration_ms),
+        channel: Set(r.channel.to_owned()),
+        respondent_hash: Set(r.respondent_hash.clone()),
+        comment: Set(r.comment.clone()),
+        voided: Set(false),
+        ..Default::default()
+    };
+    let inserted = response::Entity::insert(row)
+        .on_conflict_do_nothing_on([
+            response::Column::InstitutionId,
+            response::Column::Period,
+            response::Column::RespondentHash,
+        ])
+        .exec(txn)
+        .await
+        .context("Failed to insert a response")?;
+    Ok(match inserted {
+        TryInsertResult::Inserted(res) => WriteOutcome::Stored(res.last_insert_id),
+        TryInsertResult::Conflicted | TryInsertResult::Empty => WriteOutcome::Duplicate,
+    })
+}

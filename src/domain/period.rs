@@ -1,0 +1,187 @@
+//! Collection periods: `YYYY`, `YYYY-Qn` or `YYYY-MM`, strictly formatted as in
+//! the indicator spec.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Datelike, FixedOffset, Offset, Utc};
+use serde::{Deserialize, Serialize};
+
+/// How long a collection period lasts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Granularity {
+    Month,
+    Quarter,
+    Year,
+}
+
+/// A well-formed period. The only ways in are [`Period::from_str`] and
+/// [`Period::containing`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Period {
+    Year(i32),
+    Quarter(i32, u8),
+    Month(i32, u8),
+}
+
+impl Period {
+    /// The period of the given granularity that contains `at` in local time.
+    pub fn containing(at: DateTime<Utc>, granularity: Granularity, utc_offset_hours: i8) -> Period {
+        let offset =
+            FixedOffset::east_opt(i32::from(utc_offset_hours) * 3600).unwrap_or_else(|| Utc.fix());
+        let local = at.with_timezone(&offset);
+        let (year, month) = (local.year(), local.month() as u8);
+        match granularity {
+            Granularity::Year => Period::Year(year),
+            Granularity::Quarter => Period::Quarter(year, (month - 1) / 3 + 1),
+            Granularity::Month => Period::Month(year, month),
+        }
+    }
+
+    pub fn granularity(&self) -> Granularity {
+        match self {
+            Period::Year(_) => Granularity::Year,
+            Period::Quarter(..) => Granularity::Quarter,
+            Period::Month(..) => Granularity::Month,
+        }
+    }
+
+    /// The immediately preceding period of the same granularity.
+    pub fn previous(&self) -> Period {
+        match *self {
+            Period::Year(y) => Period::Year(y - 1),
+            Period::Quarter(y, 1) => Period::Quarter(y - 1, 4),
+            Period::Quarter(y, q) => Period::Quarter(y, q - 1),
+            Period::Month(y, 1) => Period::Month(y - 1, 12),
+            Period::Month(y, m) => Period::Month(y, m - 1),
+        }
+    }
+}
+
+impl fmt::Display for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Period::Year(y) => write!(f, "{y:04}"),
+            Period::Quarter(y, q) => write!(f, "{y:04}-Q{q}"),
+            Period::Month(y, m) => write!(f, "{y:04}-{m:02}"),
+        }
+    }
+}
+
+/// Why a text is not a period.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("'{0}' is not a period (expected YYYY, YYYY-Qn or YYYY-MM)")]
+pub struct PeriodError(pub String);
+
+impl FromStr for Period {
+    type Err = PeriodError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || PeriodError(s.to_owned());
+        let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+        let (year_text, rest) = match s.split_once('-') {
+            Some((y, r)) => (y, Some(r)),
+            None => (s, None),
+        };
+        if year_text.len() != 4 || !digits(year_text) {
+            return Err(err());
+        }
+        let year: i32 = year_text.parse().map_err(|_| err())?;
+        match rest {
+            None => Ok(Period::Year(year)),
+            Some(r) if r.len() == 2 && r.starts_with('Q') => match r.as_bytes()[1] {
+                q @ b'1'..=b'4' => Ok(Period::Quarter(year, q - b'0')),
+                _ => Err(err()),
+            },
+            Some(r) if r.len() == 2 && digits(r) => {
+                let month: u8 = r.parse().map_err(|_| err())?;
+                if (1..=12).contains(&month) {
+                    Ok(Period::Month(year, month))
+                } else {
+                    Err(err())
+                }
+            }
+            Some(_) => Err(err()),
+        }
+    }
+}
+
+impl Serialize for Period {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Period {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn well_formed_periods_round_trip() {
+        for text in ["2012", "2012-Q3", "2012-07", "1999-12"] {
+            assert_eq!(
+                text.parse::<Period>().map(|p| p.to_string()),
+                Ok(text.to_owned())
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_periods_are_refused() {
+        for text in [
+            "12",
+            "2012-q3",
+            "2012-7",
+            "2012-13",
+            "2012-00",
+            "2012-Q5",
+            "2012-Q0",
+            "2012-",
+            " 2012",
+            "2012-Q1 ",
+            "２０１２",
+        ] {
+            assert!(text.parse::<Period>().is_err(), "{text}");
+        }
+    }
+
+    #[test]
+    fn previous_crosses_year_boundaries() {
+        assert_eq!(Period::Month(2012, 1).previous(), Period::Month(2011, 12));
+        assert_eq!(
+            Period::Quarter(2012, 1).previous(),
+            Period::Quarter(2011, 4)
+        );
+        assert_eq!(Period::Year(2012).previous(), Period::Year(2011));
+    }
+
+    #[test]
+    fn local_time_decides_the_period() {
+        // 2024-03-31 20:00 UTC is already April 1st in China.
+        let at = Utc
+            .with_ymd_and_hms(2024, 3, 31, 20, 0, 0)
+            .single()
+            .unwrap_or_default();
+        assert_eq!(
+            Period::containing(at, Granularity::Month, 8),
+            Period::Month(2024, 4)
+        );
+        assert_eq!(
+            Period::containing(at, Granularity::Quarter, 8),
+            Period::Quarter(2024, 2)
+        );
+        assert_eq!(
+            Period::containing(at, Granularity::Month, 0),
+            Period::Month(2024, 3)
+        );
+    }
+}

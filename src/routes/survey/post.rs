@@ -1,0 +1,215 @@
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Utc;
+use subtle::ConstantTimeEq;
+
+use super::get::message_page;
+use super::{FormRender, Refill, csrf_token, device_id, html, render_form};
+use crate::configuration::CaptchaMode;
+use crate::db::writer::{NewAnswer, NewResponse, Source, WriteOutcome};
+use crate::domain::period::Period;
+use crate::domain::submission::Submission;
+use crate::error::PageError;
+use crate::guard::captcha::answer_matches;
+use crate::guard::rate_limit::Scope;
+use crate::keys::Purpose;
+use crate::state::AppState;
+
+/// Longest a form may stay open; older clocks mean a stale or replayed form.
+const FORM_MAX_AGE_MS: i64 = 24 * 3600 * 1000;
+
+/// Takes a citizen's submission: quotas, form integrity, captcha, validation,
+/// then a durable write; 303 to the thank-you page only once committed.
+#[tracing::instrument(name = "survey submit", skip_all, fields(code = %code))]
+pub async fn submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    code: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let client = state.client_keys(&req);
+    for (scope, key) in [
+        (Scope::Submission, &client.address),
+        (Scope::SubnetSubmission, &client.subnet),
+    ] {
+        if let Err(retry) = state.guards.limiter.check(scope, key).await {
+            metrics::counter!("pingyi_submissions_refused_total", "reason" => "rate_limit")
+                .increment(1);
+            return Err(PageError::TooManyRequests(retry));
+        }
+    }
+
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_bytes(&body).map_err(|_| PageError::BadForm)?;
+    let field = |name: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+
+    // Form integrity: a device cookie, the CSRF token bound to it, and a
+    // signed clock from when the form was served.
+    let device = device_id(&state, &req).ok_or(PageError::BadForm)?;
+    let csrf_ok = field("csrf")
+        .is_some_and(|c| bool::from(c.as_bytes().ct_eq(csrf_token(&state, &device).as_bytes())));
+    if !csrf_ok {
+        metrics::counter!("pingyi_submissions_refused_total", "reason" => "csrf").increment(1);
+        return Err(PageError::BadForm);
+    }
+    let now = Utc::now();
+    let duration_ms = field("clock")
+        .and_then(|c| state.keys.verify(Purpose::FormClock, c))
+        .and_then(|v| v.split_once(':'))
+        .filter(|(c, _)| *c == code.as_str())
+        .and_then(|(_, ms)| ms.parse::<i64>().ok())
+        .map(|shown| now.timestamp_millis() - shown)
+        .filter(|d| (0..FORM_MAX_AGE_MS).contains(d))
+        .ok_or(PageError::BadForm)?;
+
+    let catalog = state.catalog.get();
+    let institution = catalog.institution(&code).ok_or(PageError::NotFound)?;
+    let questionnaire = catalog
+        .questionnaire_for(institution)
+        .ok_or(PageError::NotFound)?;
+    let lang = state.lang(&req);
+    let ticket = field("t").filter(|t| !t.is_empty()).map(str::to_owned);
+
+    let captcha_required = match state.settings.captcha {
+        CaptchaMode::Always => true,
+        CaptchaMode::Off => false,
+        CaptchaMode::Adaptive => {
+            state.guards.counter.recent(&client.address).await >= state.settings.captcha_threshold
+        }
+    };
+    let captcha_ok = if captcha_required {
+        match (field("captcha_id"), field("captcha")) {
+            (Some(id), Some(given)) => {
+                let expected = state
+                    .guards
+                    .captcha
+                    .take(id)
+                    .await
+                    .map_err(PageError::Internal)?;
+                expected.is_some_and(|e| answer_matches(&e, given))
+            }
+            _ => false,
+        }
+    } else {
+        true
+    };
+
+    let parsed = Submission::parse(
+        &questionnaire.item_specs(),
+        &pairs,
+        state.settings.comment_max_chars,
+    );
+    let submission = match (parsed, captcha_ok) {
+        (Ok(s), true) => s,
+        (parsed, captcha_ok) => {
+            let reason = if captcha_ok { "invalid" } else { "captcha" };
+            metrics::counter!("pingyi_submissions_refused_total", "reason" => reason).increment(1);
+            let refill = Refill {
+                values: pairs
+                    .iter()
+                    .filter(|(n, _)| n.starts_with("q_"))
+                    .cloned()
+                    .collect(),
+                comment: field("comment").unwrap_or_default().to_owned(),
+                errors: parsed.err().unwrap_or_default(),
+                captcha_error: !captcha_ok,
+            };
+            let body = render_form(
+                &state,
+                FormRender {
+                    catalog: &catalog,
+                    institution,
+                    questionnaire: &questionnaire,
+                    lang,
+                    path: req.path(),
+                    device: &device,
+                    ticket,
+                    with_captcha: captcha_required,
+                    refill,
+                },
+            )
+            .await?;
+            return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, body, None));
+        }
+    };
+
+    let dimension_of = |code: &str| {
+        questionnaire
+            .items
+            .iter()
+            .find(|i| i.code == code)
+            .map(|i| i.dimension_code.clone())
+            .unwrap_or_default()
+    };
+    let (respondent_hash, ticket_hash, channel) = match &ticket {
+        Some(t) => {
+            let hash = state.keys.digest(Purpose::Ticket, t);
+            (hash.clone(), Some(hash), "ticket")
+        }
+        None => (state.keys.digest(Purpose::Device, &device), None, "web"),
+    };
+    let response = NewResponse {
+        institution_id: institution.id,
+        questionnaire_id: questionnaire.id,
+        source: Source::Citizen,
+        period: Period::containing(now, state.settings.period, state.settings.utc_offset_hours),
+        submitted_at: now,
+        duration_ms: Some(duration_ms),
+        channel,
+        respondent_hash,
+        comment: submission.comment,
+        answers: submission
+            .answers
+            .iter()
+            .map(|(code, choice)| NewAnswer {
+                item_code: code.clone(),
+                dimension_code: dimension_of(code),
+                rating: choice.rating().map(|r| i16::from(r.value())),
+            })
+            .collect(),
+        ticket_hash,
+    };
+    match state.writer.submit(response).await {
+        Ok(WriteOutcome::Stored(_)) => {
+            metrics::counter!("pingyi_submissions_accepted_total").increment(1);
+            state.guards.counter.record(&client.address).await;
+            Ok(HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, format!("/s/{}/thanks", institution.code)))
+                .finish())
+        }
+        Ok(WriteOutcome::Duplicate) => {
+            metrics::counter!("pingyi_submissions_refused_total", "reason" => "duplicate")
+                .increment(1);
+            message_page(
+                &state,
+                &req,
+                StatusCode::CONFLICT,
+                "already_title",
+                "already_text",
+                None,
+            )
+        }
+        Ok(WriteOutcome::TicketRefused) => {
+            metrics::counter!("pingyi_submissions_refused_total", "reason" => "ticket")
+                .increment(1);
+            message_page(
+                &state,
+                &req,
+                StatusCode::CONFLICT,
+                "ticket_title",
+                "ticket_text",
+                None,
+            )
+        }
+        Err(_) => {
+            metrics::counter!("pingyi_submissions_refused_total", "reason" => "unavailable")
+                .increment(1);
+            Err(PageError::Unavailable)
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! The one place that wires the application together.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{Compress, DefaultHeaders};
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+
+use crate::configuration::Settings;
+use crate::db;
+use crate::db::catalog::CatalogCache;
+use crate::db::writer::SubmissionWriter;
+use crate::error::ERROR_TEMPLATES;
+use crate::guard::Guards;
+use crate::keys::Keys;
+use crate::routes;
+use crate::state::AppState;
+use crate::templates::Templates;
+
+/// Largest form body accepted from a citizen.
+const FORM_LIMIT: usize = 64 * 1024;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Connects, migrates, seeds (when configured and empty), binds.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let db = db::connect(&settings.database_url()).await?;
+        db::migrate(&db).await?;
+        if settings.demo && db::seed::seed_if_empty(&db).await? {
+            tracing::info!("Seeded the demo data set into the empty database");
+        }
+        Self::build_with(settings, db).await
+    }
+
+    /// Builds on an open, migrated database.
+    pub async fn build_with(
+        settings: Settings,
+        db: sea_orm::DatabaseConnection,
+    ) -> anyhow::Result<Application> {
+        let keys = Keys::new(settings.resolve_secret()?);
+        let templates = Arc::new(Templates::load()?);
+        let _ = ERROR_TEMPLATES.set(templates.clone());
+        let catalog = CatalogCache::default();
+        catalog.reload(&db).await?;
+        let guards = Guards::in_process(&settings);
+        let listener = TcpListener::bind(settings.listen)
+            .with_context(|| format!("Failed to listen on {}", settings.listen))?;
+        let port = listener
+            .local_addr()
+            .context("Failed to read the bound address")?
+            .port();
+
+        let state = web::Data::new(AppState {
+            writer: SubmissionWriter::start(db.clone()),
+            settings,
+            db,
+            catalog,
+            guards,
+            keys,
+            templates,
+        });
+        spawn_housekeeping(&state);
+        let app_state = state.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(app_state.clone())
+                .app_data(web::PayloadConfig::new(FORM_LIMIT))
+                .wrap(Compress::default())
+                .wrap(security_headers())
+                .wrap(tracing_actix_web::TracingLogger::default())
+                .configure(routes::config)
+        })
+        .listen(listener)
+        .context("Failed to start the HTTP server")?
+        .shutdown_timeout(10)
+        .run();
+        Ok(Application {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Headers every response carries: no inline script or style from anywhere
+/// else, no framing, no MIME sniffing, no referrer leaking ticket codes.
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        ))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Referrer-Policy", "no-referrer"))
+}
+
+/// Periodic clean-up of in-memory guard state, so memory stays bounded.
+fn spawn_housekeeping(state: &web::Data<AppState>) {
+    let limiter = state.guards.local_limiter.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            limiter.retain_recent();
+        }
+    });
+}
