@@ -107,7 +107,7 @@ impl Default for Settings {
                 page_views_per_minute: 120,
                 page_view_burst: 60,
                 submissions_per_hour: 20,
-                submission_burst: 5,
+                submission_burst: 10,
                 subnet_submissions_per_hour: 200,
                 subnet_submission_burst: 50,
             },

@@ -1,0 +1,9 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Integration tests: the real service on a random port, a real database
+//! (SQLite by default, PostgreSQL when `PINGYI_TEST_DATABASE_URL` is set).
+
+mod helpers;
+mod landing;
+mod privacy;
+mod survey;
+mod survey_guards;
