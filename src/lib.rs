@@ -11,4 +11,5 @@ pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod telemetry_metrics;
 pub mod templates;

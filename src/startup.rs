@@ -45,12 +45,13 @@ impl Application {
         settings: Settings,
         db: sea_orm::DatabaseConnection,
     ) -> anyhow::Result<Application> {
+        crate::telemetry_metrics::install();
         let keys = Keys::new(settings.resolve_secret()?);
         let templates = Arc::new(Templates::load()?);
         let _ = ERROR_TEMPLATES.set(templates.clone());
         let catalog = CatalogCache::default();
         catalog.reload(&db).await?;
-        let guards = Guards::in_process(&settings);
+        let guards = Guards::for_settings(&settings).await?;
         let listener = TcpListener::bind(settings.listen)
             .with_context(|| format!("Failed to listen on {}", settings.listen))?;
         let port = listener
@@ -75,6 +76,9 @@ impl Application {
                 .app_data(web::PayloadConfig::new(FORM_LIMIT))
                 .wrap(Compress::default())
                 .wrap(security_headers())
+                .wrap(actix_web::middleware::from_fn(
+                    crate::telemetry_metrics::track,
+                ))
                 .wrap(tracing_actix_web::TracingLogger::default())
                 .configure(routes::config)
         })

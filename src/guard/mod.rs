@@ -6,7 +6,9 @@
 pub mod captcha;
 pub mod client_ip;
 pub mod counter;
+pub mod dedup;
 pub mod rate_limit;
+pub mod redis;
 
 use std::sync::Arc;
 
@@ -21,6 +23,7 @@ pub struct Guards {
     pub local_limiter: Arc<rate_limit::LocalLimiter>,
     pub captcha: Arc<dyn captcha::CaptchaStore>,
     pub counter: Arc<dyn counter::SubmissionCounter>,
+    pub dedup: Arc<dyn dedup::DedupCache>,
 }
 
 impl Guards {
@@ -32,6 +35,27 @@ impl Guards {
             local_limiter,
             captcha: Arc::new(captcha::LocalCaptchaStore::default()),
             counter: Arc::new(counter::LocalCounter::default()),
+            dedup: Arc::new(dedup::LocalDedup::default()),
         }
+    }
+
+    /// Guards for the configuration: Redis-backed when `redis_url` is set.
+    pub async fn for_settings(settings: &Settings) -> anyhow::Result<Guards> {
+        let Some(url) = &settings.redis_url else {
+            return Ok(Guards::in_process(settings));
+        };
+        let backend = redis::RedisBackend::start(url, &settings.redis_prefix).await?;
+        let local_limiter = Arc::new(rate_limit::LocalLimiter::new(&settings.rate_limit));
+        Ok(Guards {
+            limiter: Arc::new(redis::RedisLimiter::new(
+                backend.clone(),
+                local_limiter.clone(),
+                settings,
+            )),
+            local_limiter,
+            captcha: Arc::new(redis::RedisCaptchaStore::new(backend.clone())),
+            counter: Arc::new(redis::RedisCounter::new(backend.clone())),
+            dedup: Arc::new(redis::RedisDedup::new(backend)),
+        })
     }
 }

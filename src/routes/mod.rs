@@ -19,6 +19,7 @@ use crate::state::AppState;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/metrics", web::get().to(crate::telemetry_metrics::render))
         .route("/static/{file:.*}", web::get().to(assets::static_file))
         .route("/qr/{code}.svg", web::get().to(qr::qr_svg))
         .service(

@@ -13,7 +13,7 @@ pub struct TestApp {
     pub state: actix_web::web::Data<AppState>,
     pub db: DatabaseConnection,
     _data_dir: tempfile::TempDir,
-    pg_cleanup: Option<(String, String)>,
+    _pg: Option<PgDatabase>,
 }
 
 /// A browser: its own cookie jar (so its own device), no redirects followed,
@@ -48,32 +48,68 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
-    let data_dir = tempfile::tempdir().unwrap();
     let mut settings = base_settings();
-    settings.data_dir = data_dir.path().to_path_buf();
-    let mut pg_cleanup = None;
-    if let Ok(base) = std::env::var("PINGYI_TEST_DATABASE_URL") {
-        let name = format!("pingyi_test_{}", uuid::Uuid::new_v4().simple());
-        let admin = Database::connect(&base).await.unwrap();
-        admin
-            .execute_raw(Statement::from_string(admin.get_database_backend(), format!("CREATE DATABASE {name}")))
-            .await
-            .unwrap();
-        let url = replace_db_name(&base, &name);
-        settings.database_url = Some(url);
-        pg_cleanup = Some((base, name));
-    }
+    let pg = match std::env::var("PINGYI_TEST_DATABASE_URL") {
+        Ok(base) => Some(PgDatabase::create(&base).await),
+        Err(_) => None,
+    };
+    settings.database_url = pg.as_ref().map(|p| p.url.clone());
     configure(&mut settings);
-    let app = Application::build(settings).await.expect("the application builds");
+    spawn_instance(settings, pg).await
+}
+
+/// Starts one instance on the given settings (its own data directory unless
+/// the settings name a database elsewhere).
+pub async fn spawn_instance(mut settings: Settings, pg: Option<PgDatabase>) -> TestApp {
+    let data_dir = tempfile::tempdir().unwrap();
+    settings.data_dir = data_dir.path().to_path_buf();
+    let app = Application::build(settings)
+        .await
+        .expect("the application builds");
     let port = app.port();
     let state = app.state();
     let db = state.db.clone();
     tokio::spawn(app.run_until_stopped());
-    TestApp { address: format!("http://127.0.0.1:{port}"), state, db, _data_dir: data_dir, pg_cleanup }
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        state,
+        db,
+        _data_dir: data_dir,
+        _pg: pg,
+    }
+}
+
+/// A PostgreSQL database of one test, dropped when the test ends.
+pub struct PgDatabase {
+    base: String,
+    name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    pub async fn create(base: &str) -> PgDatabase {
+        let name = format!("pingyi_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = Database::connect(base).await.unwrap();
+        admin
+            .execute_raw(Statement::from_string(
+                admin.get_database_backend(),
+                format!("CREATE DATABASE {name}"),
+            ))
+            .await
+            .unwrap();
+        PgDatabase {
+            url: replace_db_name(base, &name),
+            base: base.to_owned(),
+            name,
+        }
+    }
 }
 
 fn replace_db_name(url: &str, name: &str) -> String {
-    let (head, query) = url.split_once('?').map(|(h, q)| (h, Some(q))).unwrap_or((url, None));
+    let (head, query) = url
+        .split_once('?')
+        .map(|(h, q)| (h, Some(q)))
+        .unwrap_or((url, None));
     let cut = head.rfind('/').unwrap();
     let mut out = format!("{}/{name}", &head[..cut]);
     if let Some(q) = query {
@@ -83,21 +119,25 @@ fn replace_db_name(url: &str, name: &str) -> String {
     out
 }
 
-impl Drop for TestApp {
+impl Drop for PgDatabase {
     fn drop(&mut self) {
-        if let Some((base, name)) = self.pg_cleanup.take() {
-            // Drop the per-test database from a thread of its own: Drop cannot await.
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-                rt.block_on(async {
-                    if let Ok(admin) = Database::connect(&base).await {
-                        let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                        let _ = admin.execute_raw(Statement::from_string(admin.get_database_backend(), sql)).await;
-                    }
-                });
-            })
-            .join();
-        }
+        let (base, name) = (self.base.clone(), self.name.clone());
+        // Drop the database from a thread of its own: Drop cannot await.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(admin) = Database::connect(&base).await {
+                    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                    let _ = admin
+                        .execute_raw(Statement::from_string(admin.get_database_backend(), sql))
+                        .await;
+                }
+            });
+        })
+        .join();
     }
 }
 
@@ -110,7 +150,11 @@ impl TestApp {
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap();
-        Browser { client, ip: ip.to_owned(), jar }
+        Browser {
+            client,
+            ip: ip.to_owned(),
+            jar,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -119,7 +163,12 @@ impl TestApp {
 
     pub async fn count(&self, sql: &str) -> i64 {
         let backend = self.db.get_database_backend();
-        let row = self.db.query_one_raw(Statement::from_string(backend, sql.to_owned())).await.unwrap().unwrap();
+        let row = self
+            .db
+            .query_one_raw(Statement::from_string(backend, sql.to_owned()))
+            .await
+            .unwrap()
+            .unwrap();
         row.try_get_by_index::<i64>(0).unwrap()
     }
 
@@ -147,7 +196,12 @@ fn hidden(html: &str, name: &str) -> Option<String> {
 
 impl Browser {
     pub async fn get(&self, app: &TestApp, path: &str) -> reqwest::Response {
-        self.client.get(app.url(path)).header("x-forwarded-for", &self.ip).send().await.unwrap()
+        self.client
+            .get(app.url(path))
+            .header("x-forwarded-for", &self.ip)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn form(&self, app: &TestApp, code: &str) -> Form {
@@ -162,7 +216,12 @@ impl Browser {
         }
     }
 
-    pub async fn post(&self, app: &TestApp, code: &str, fields: &[(String, String)]) -> reqwest::Response {
+    pub async fn post(
+        &self,
+        app: &TestApp,
+        code: &str,
+        fields: &[(String, String)],
+    ) -> reqwest::Response {
         self.client
             .post(app.url(&format!("/s/{code}")))
             .header("x-forwarded-for", &self.ip)
@@ -187,15 +246,27 @@ impl Browser {
 
 /// A complete, valid answer set for a water institution (8 items).
 pub fn water_answers() -> Vec<(String, String)> {
-    [("q_att1", "5"), ("q_att2", "4"), ("q_eff1", "3"), ("q_eff2", "na"), ("q_env1", "5"), ("q_tra1", "4"), ("q_out1", "5"), ("q_out2", "2")]
-        .iter()
-        .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
-        .collect()
+    [
+        ("q_att1", "5"),
+        ("q_att2", "4"),
+        ("q_eff1", "3"),
+        ("q_eff2", "na"),
+        ("q_env1", "5"),
+        ("q_tra1", "4"),
+        ("q_out1", "5"),
+        ("q_out2", "2"),
+    ]
+    .iter()
+    .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+    .collect()
 }
 
 /// The form's hidden fields plus the given answers.
 pub fn with_form(form: &Form, answers: Vec<(String, String)>) -> Vec<(String, String)> {
-    let mut fields = vec![("csrf".to_owned(), form.csrf.clone()), ("clock".to_owned(), form.clock.clone())];
+    let mut fields = vec![
+        ("csrf".to_owned(), form.csrf.clone()),
+        ("clock".to_owned(), form.clock.clone()),
+    ];
     fields.extend(answers);
     fields
 }

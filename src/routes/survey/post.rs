@@ -7,13 +7,15 @@ use super::get::message_page;
 use super::{FormRender, Refill, csrf_token, device_id, html, render_form};
 use crate::configuration::CaptchaMode;
 use crate::db::writer::{NewAnswer, NewResponse, Source, WriteOutcome};
-use crate::domain::period::Period;
+use crate::domain::period::{Granularity, Period};
 use crate::domain::submission::Submission;
 use crate::error::PageError;
 use crate::guard::captcha::answer_matches;
+use crate::guard::dedup::dedup_key;
 use crate::guard::rate_limit::Scope;
 use crate::keys::Purpose;
 use crate::state::AppState;
+use std::time::Duration;
 
 /// Longest a form may stay open; older clocks mean a stale or replayed form.
 const FORM_MAX_AGE_MS: i64 = 24 * 3600 * 1000;
@@ -153,11 +155,17 @@ pub async fn submit(
         }
         None => (state.keys.digest(Purpose::Device, &device), None, "web"),
     };
+    let period = Period::containing(now, state.settings.period, state.settings.utc_offset_hours);
+    let dedup = dedup_key(institution.id, &period.to_string(), &respondent_hash);
+    if state.guards.dedup.seen(&dedup).await {
+        metrics::counter!("pingyi_submissions_refused_total", "reason" => "duplicate").increment(1);
+        return already_rated(&state, &req, ticket.is_some());
+    }
     let response = NewResponse {
         institution_id: institution.id,
         questionnaire_id: questionnaire.id,
         source: Source::Citizen,
-        period: Period::containing(now, state.settings.period, state.settings.utc_offset_hours),
+        period,
         submitted_at: now,
         duration_ms: Some(duration_ms),
         channel,
@@ -178,6 +186,11 @@ pub async fn submit(
         Ok(WriteOutcome::Stored(_)) => {
             metrics::counter!("pingyi_submissions_accepted_total").increment(1);
             state.guards.counter.record(&client.address).await;
+            state
+                .guards
+                .dedup
+                .remember(&dedup, period_ttl(period))
+                .await;
             Ok(HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, format!("/s/{}/thanks", institution.code)))
                 .finish())
@@ -212,4 +225,28 @@ pub async fn submit(
             Err(PageError::Unavailable)
         }
     }
+}
+
+/// 409: this respondent (device or ticket) has already rated here this period.
+fn already_rated(
+    state: &AppState,
+    req: &HttpRequest,
+    ticket: bool,
+) -> Result<HttpResponse, PageError> {
+    let (title, text) = if ticket {
+        ("ticket_title", "ticket_text")
+    } else {
+        ("already_title", "already_text")
+    };
+    message_page(state, req, StatusCode::CONFLICT, title, text, None)
+}
+
+/// How long a dedup key is worth keeping: until its period is over.
+fn period_ttl(period: Period) -> Duration {
+    let days = match period.granularity() {
+        Granularity::Month => 32,
+        Granularity::Quarter => 93,
+        Granularity::Year => 367,
+    };
+    Duration::from_secs(days * 24 * 3600)
 }
