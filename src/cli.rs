@@ -27,6 +27,29 @@ enum Command {
     Migrate,
     /// Seed the demo data set into an empty database.
     SeedDemo,
+    /// Compute the indicators from files (as in the spec) or from the database.
+    Analyze(crate::cli_analysis::AnalyzeArgs),
+    /// Write a period's input tables (and the model) from the database.
+    Export(crate::cli_analysis::ExportArgs),
+    /// Generate a synthetic data set (input tables and model) for tests and benchmarks.
+    DemoData(crate::cli_analysis::DemoDataArgs),
+    /// Manage third-party assessor organisations, tokens and contracts.
+    Assessor {
+        #[command(subcommand)]
+        command: crate::cli_assessor::AssessorCommand,
+    },
+    /// Compute, snapshot and freeze a period's indicators.
+    Publish(crate::cli_office::PublishArgs),
+    /// Manage office accounts.
+    User {
+        #[command(subcommand)]
+        command: crate::cli_office::UserCommand,
+    },
+    /// Manage the read-only API tokens of machine clients.
+    ApiToken {
+        #[command(subcommand)]
+        command: crate::cli_office::ApiTokenCommand,
+    },
     /// Issue one-time ticket codes for an institution (printed once).
     Tickets {
         /// Institution code.
@@ -50,22 +73,38 @@ impl Cli {
                 return ExitCode::from(2);
             }
         };
-        let result = match self.command.unwrap_or(Command::Serve) {
-            Command::Serve => serve(settings).await,
-            Command::Migrate => migrate(&settings).await,
-            Command::SeedDemo => seed(&settings).await,
+        match self.command.unwrap_or(Command::Serve) {
+            Command::Serve => report(serve(settings).await),
+            Command::Migrate => report(migrate(&settings).await),
+            Command::SeedDemo => report(seed(&settings).await),
+            Command::Assessor { command } => {
+                report(crate::cli_assessor::run(&settings, command).await)
+            }
+            Command::Publish(args) => report(crate::cli_office::publish(&settings, args).await),
+            Command::User { command } => report(crate::cli_office::user(&settings, command).await),
+            Command::ApiToken { command } => {
+                report(crate::cli_office::api_token(&settings, command).await)
+            }
             Command::Tickets {
                 institution,
                 count,
                 days,
-            } => tickets(&settings, &institution, count, days).await,
-        };
-        match result {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::FAILURE
-            }
+            } => report(tickets(&settings, &institution, count, days).await),
+            // These report their own errors and choose their exit codes (2 = bad input).
+            Command::Analyze(args) => crate::cli_analysis::analyze(&settings, args).await,
+            Command::Export(args) => crate::cli_analysis::export(&settings, args).await,
+            Command::DemoData(args) => crate::cli_analysis::demo_data(args).await,
+        }
+    }
+}
+
+/// Exit code of an operator command: 0, or 1 with the error chain printed.
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
         }
     }
 }
@@ -74,6 +113,15 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let app = Application::build(settings.clone()).await?;
     let host = settings.listen.ip();
     println!("Pingyi is serving on http://{host}:{}/", app.port());
+    if let Some(password) = app.demo_admin_password() {
+        println!(
+            "Demo office login (shown once): user admin, password {password} at http://{host}:{}/office/login",
+            app.port()
+        );
+    }
+    if let Some(token) = app.demo_assessor_token() {
+        println!("Demo assessor token for organisation demo-survey (shown once): {token}");
+    }
     app.run_until_stopped().await?;
     Ok(())
 }
@@ -90,6 +138,9 @@ async fn seed(settings: &Settings) -> anyhow::Result<()> {
     db::migrate(&conn).await?;
     if db::seed::seed_if_empty(&conn).await? {
         println!("Demo data seeded.");
+        let keys = keys::Keys::new(settings.resolve_secret()?);
+        let token = crate::cli_assessor::seed_demo(&conn, &keys, settings).await?;
+        println!("Demo assessor token for organisation demo-survey (shown once): {token}");
     } else {
         println!("The database already has institutions; nothing seeded.");
     }

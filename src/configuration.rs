@@ -53,8 +53,21 @@ pub struct Settings {
     pub comment_max_chars: usize,
     /// Mark cookies `Secure`; turn on when served over TLS.
     pub secure_cookies: bool,
+    /// Largest assessor upload accepted, in bytes (413 beyond it).
+    pub upload_limit_bytes: u64,
     /// Rate-limit quotas.
     pub rate_limit: RateLimitSettings,
+    /// Working days an institution has to answer a rectification task
+    /// (its plan, then its completion report).
+    pub rectification_working_days: u32,
+    /// Public holidays skipped when counting working days, `YYYY-MM-DD`
+    /// (comma-separated in the environment).
+    #[serde(deserialize_with = "crate::rectification::calendar::comma_separated_dates")]
+    pub holidays: Vec<chrono::NaiveDate>,
+    /// Failed office logins in a row after which the account is locked.
+    pub login_max_failures: u32,
+    /// Minutes a locked office account stays locked.
+    pub login_lockout_minutes: u32,
 }
 
 /// Quotas per client address (and per /24 or /64 subnet).
@@ -103,6 +116,7 @@ impl Default for Settings {
             public_url: "http://127.0.0.1:8080".into(),
             comment_max_chars: 500,
             secure_cookies: false,
+            upload_limit_bytes: 50 * 1024 * 1024,
             rate_limit: RateLimitSettings {
                 page_views_per_minute: 120,
                 page_view_burst: 60,
@@ -111,6 +125,10 @@ impl Default for Settings {
                 subnet_submissions_per_hour: 200,
                 subnet_submission_burst: 50,
             },
+            rectification_working_days: 15,
+            holidays: Vec::new(),
+            login_max_failures: 5,
+            login_lockout_minutes: 15,
         }
     }
 }
@@ -124,9 +142,12 @@ impl Settings {
             .unwrap_or_else(|| PathBuf::from("pingyi.toml"));
         Self::load_from(
             &file,
-            Env::prefixed("PINGYI_")
-                .split("__")
-                .ignore(&["config", "test_database_url"]),
+            Env::prefixed("PINGYI_").split("__").ignore(&[
+                "config",
+                "log",
+                "test_database_url",
+                "test_redis_url",
+            ]),
         )
     }
 
@@ -266,7 +287,7 @@ mod tests {
                 .err()
                 .map(|e| e.to_string())
                 .unwrap_or_default();
-            assert!(err.contains("captcha"), "{err}");
+            assert!(err.to_lowercase().contains("captcha"), "{err}");
             Ok(())
         });
     }
@@ -290,7 +311,7 @@ mod tests {
                 .map(|e| e.to_string())
                 .unwrap_or_default();
             assert!(
-                err.contains("nonsense") && err.contains("trusted_proxies"),
+                err.contains("nonsense") && err.to_lowercase().contains("trusted_proxies"),
                 "{err}"
             );
             Ok(())

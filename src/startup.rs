@@ -27,6 +27,10 @@ pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
+    /// The demo assessor token, issued when the demo data was seeded now.
+    demo_assessor_token: Option<String>,
+    /// The demo office administrator's password, when it was created now.
+    demo_admin_password: Option<String>,
 }
 
 impl Application {
@@ -34,10 +38,18 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let db = db::connect(&settings.database_url()).await?;
         db::migrate(&db).await?;
+        let mut demo_assessor_token = None;
+        let mut demo_admin_password = None;
         if settings.demo && db::seed::seed_if_empty(&db).await? {
             tracing::info!("Seeded the demo data set into the empty database");
+            let keys = Keys::new(settings.resolve_secret()?);
+            demo_assessor_token = Some(crate::cli_assessor::seed_demo(&db, &keys, &settings).await?);
+            demo_admin_password = db::users::ensure_demo_admin(&db).await?;
         }
-        Self::build_with(settings, db).await
+        let mut app = Self::build_with(settings, db).await?;
+        app.demo_assessor_token = demo_assessor_token;
+        app.demo_admin_password = demo_admin_password;
+        Ok(app)
     }
 
     /// Builds on an open, migrated database.
@@ -64,6 +76,7 @@ impl Application {
             settings,
             db,
             catalog,
+            frozen: Default::default(),
             guards,
             keys,
             templates,
@@ -90,11 +103,24 @@ impl Application {
             port,
             server,
             state,
+            demo_assessor_token: None,
+            demo_admin_password: None,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The demo office administrator's password (user `admin`), when this
+    /// start-up seeded the demo data.
+    pub fn demo_admin_password(&self) -> Option<&str> {
+        self.demo_admin_password.as_deref()
+    }
+
+    /// The demo assessor token, when this start-up seeded the demo data.
+    pub fn demo_assessor_token(&self) -> Option<&str> {
+        self.demo_assessor_token.as_deref()
     }
 
     pub fn state(&self) -> web::Data<AppState> {

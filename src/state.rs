@@ -17,6 +17,7 @@ pub struct AppState {
     pub settings: Settings,
     pub db: DatabaseConnection,
     pub catalog: CatalogCache,
+    pub frozen: crate::db::period_cache::FrozenCache,
     pub writer: SubmissionWriter,
     pub guards: Guards,
     pub keys: Keys,

@@ -201,9 +201,9 @@ mod tests {
                 at_most(col("s"), 25.0).alias("poor"),
             ])
             .collect()?;
-        let sat: Vec<_> = out.column("sat")?.bool()?.into_iter().collect();
+        let sat: Vec<_> = out.column("sat")?.bool()?.iter().collect();
         assert_eq!(sat, [true, true, true, false, false, false].map(Some));
-        let poor: Vec<_> = out.column("poor")?.bool()?.into_iter().collect();
+        let poor: Vec<_> = out.column("poor")?.bool()?.iter().collect();
         assert_eq!(poor, [false, false, false, false, true, false].map(Some));
         Ok(())
     }
@@ -217,11 +217,11 @@ mod tests {
         let out = df
             .lazy()
             .select([rank_desc(col("s"))
-                .over([col("g")])
+                .over([col("g")])?
                 .cast(DataType::Int64)
                 .alias("r")])
             .collect()?;
-        let r: Vec<_> = out.column("r")?.i64()?.into_iter().collect();
+        let r: Vec<_> = out.column("r")?.i64()?.iter().collect();
         assert_eq!(r, [Some(2), Some(2), None, Some(1), Some(1)]);
         Ok(())
     }

@@ -247,7 +247,7 @@ mod tests {
         let out = normalise(ANSWERS, df.lazy(), ANSWER_COLUMNS)
             .map_err(|e| polars_err!(ComputeError: "{e}"))?
             .collect()?;
-        let rating: Vec<Option<i64>> = out.column(RATING)?.i64()?.into_iter().collect();
+        let rating: Vec<Option<i64>> = out.column(RATING)?.i64()?.iter().collect();
         assert_eq!(
             rating,
             [
@@ -263,7 +263,7 @@ mod tests {
                 None
             ]
         );
-        let bad: Vec<Option<bool>> = out.column(&bad(RATING))?.bool()?.into_iter().collect();
+        let bad: Vec<Option<bool>> = out.column(&bad(RATING))?.bool()?.iter().collect();
         let expected = [
             false, true, true, true, true, false, false, true, true, true,
         ];
@@ -282,9 +282,9 @@ mod tests {
         let out = normalise(ANSWERS, df.lazy(), ANSWER_COLUMNS)
             .map_err(|e| polars_err!(ComputeError: "{e}"))?
             .collect()?;
-        let rating: Vec<Option<i64>> = out.column(RATING)?.i64()?.into_iter().collect();
+        let rating: Vec<Option<i64>> = out.column(RATING)?.i64()?.iter().collect();
         assert_eq!(rating, [Some(3), None, None, None]);
-        let bad: Vec<Option<bool>> = out.column(&bad(RATING))?.bool()?.into_iter().collect();
+        let bad: Vec<Option<bool>> = out.column(&bad(RATING))?.bool()?.iter().collect();
         assert_eq!(bad, [false, true, false, true].map(Some));
         Ok(())
     }

@@ -96,12 +96,12 @@ impl Model {
                 format!("must be at most {MAX_SCALE_POINTS}"),
             );
         }
-        if !(self.prior_strength >= 0.0) || self.prior_strength.is_infinite() {
+        if !self.prior_strength.is_finite() || self.prior_strength < 0.0 {
             return input_err(MODEL, "prior_strength", "must be a finite number >= 0");
         }
         let sw = &self.source_weights;
         for (name, w) in [("citizen", sw.citizen), ("assessor", sw.assessor)] {
-            if !(w >= 0.0) || w.is_infinite() {
+            if !w.is_finite() || w < 0.0 {
                 return input_err(
                     MODEL,
                     format!("source_weights.{name}"),
@@ -114,7 +114,7 @@ impl Model {
         }
         for (category, weights) in &self.dimension_weights {
             for (dimension, w) in weights {
-                if !(*w > 0.0) || w.is_infinite() {
+                if !w.is_finite() || *w <= 0.0 {
                     return input_err(
                         MODEL,
                         format!("dimension_weights.{category}.{dimension}"),

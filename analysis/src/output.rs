@@ -65,6 +65,10 @@ pub fn write_outputs(out: &mut Outputs, dir: &Path, format: Format) -> Result<()
     }
     for (i, (temp, target)) in written.iter().enumerate() {
         if let Err(e) = std::fs::rename(temp, target) {
+            // Undo the renames done so far: all four tables or none.
+            for (_, done) in &written[..i] {
+                let _ = std::fs::remove_file(done);
+            }
             remove_all(&written[i..]);
             return Err(AnalysisError::io(
                 format!(

@@ -14,6 +14,7 @@ use crate::validate;
 /// Runs the whole method on the inputs: validates every row, then computes
 /// the four output tables. Bad input gives [`AnalysisError::Input`].
 pub fn run(inputs: Inputs, model: &Model) -> Result<Outputs, AnalysisError> {
+    let mut clock = Clock::new();
     let Inputs {
         institutions,
         responses,
@@ -22,6 +23,7 @@ pub fn run(inputs: Inputs, model: &Model) -> Result<Outputs, AnalysisError> {
 
     let institutions = normalise(INSTITUTIONS, institutions, INSTITUTION_COLUMNS)?.collect()?;
     validate::institutions(&institutions, model)?;
+    clock.lap("institutions");
     let (institutions, n_categories) = with_category_index(&institutions)?;
 
     let responses_lf = normalise(RESPONSES, responses, RESPONSE_COLUMNS)?;
@@ -39,11 +41,13 @@ pub fn run(inputs: Inputs, model: &Model) -> Result<Outputs, AnalysisError> {
         ])
         .collect()?;
     let periods = validate::responses(&responses, responses_lf.clone(), &institutions)?;
+    clock.lap("responses");
     let periods = period_table(&periods)?;
     let responses = responses.with_row_index(RID.into(), None)?;
 
     let answers_lf = normalise(ANSWERS, answers, ANSWER_COLUMNS)?;
     let items = validate::items(&stages::item_pairs(answers_lf.clone()).collect()?)?;
+    clock.lap("items");
     let compact = stages::compact_answers(
         answers_lf.clone(),
         responses
@@ -55,9 +59,11 @@ pub fn run(inputs: Inputs, model: &Model) -> Result<Outputs, AnalysisError> {
     )
     .collect()?;
     validate::answer_rows(&compact, answers_lf.clone(), &responses, model)?;
+    clock.lap("compact answers");
     let aggregates =
         stages::response_aggregates(compact.clone().lazy(), items.dims.len()).collect()?;
     validate::duplicate_answers(&aggregates, answers_lf.clone())?;
+    clock.lap("response aggregates");
     validate::dimension_weights(model, &institutions, &items.dims, answers_lf, responses_lf)?;
 
     let classified = stages::classify_responses(
@@ -72,7 +78,9 @@ pub fn run(inputs: Inputs, model: &Model) -> Result<Outputs, AnalysisError> {
     )
     .collect()?;
     let alpha = stages::cronbach_alpha(&classified, &compact, items.n_items)?;
+    clock.lap("classify");
     drop(compact);
+    clock.lap("alpha (lazy)");
     let stats =
         stages::institution_source_stats(classified.clone().lazy(), items.dims.len()).collect()?;
     let dimension_indicators =
@@ -82,11 +90,12 @@ pub fn run(inputs: Inputs, model: &Model) -> Result<Outputs, AnalysisError> {
         dimension_indicators.clone().lazy(),
         periods.lazy(),
         model,
-    )
+    )?
     .collect()?;
     let group_indicators =
         stages::group_indicators(institution_indicators.clone().lazy())?.collect()?;
     let survey_quality = stages::survey_quality(classified.lazy(), alpha).collect()?;
+    clock.lap("indicators");
     Ok(Outputs {
         institution_indicators,
         dimension_indicators,
@@ -129,4 +138,24 @@ fn period_table(periods: &[(String, Period)]) -> PolarsResult<DataFrame> {
             .map(|(_, p)| p.previous().map(|p| p.to_string()))
             .collect::<Vec<Option<String>>>(),
     )
+}
+
+/// Stage timings on stderr when `PINGYI_ANALYSIS_TIMING` is set (benchmarks).
+struct Clock {
+    last: Option<std::time::Instant>,
+}
+
+impl Clock {
+    fn new() -> Clock {
+        Clock {
+            last: std::env::var_os("PINGYI_ANALYSIS_TIMING").map(|_| std::time::Instant::now()),
+        }
+    }
+
+    fn lap(&mut self, stage: &str) {
+        if let Some(last) = self.last {
+            eprintln!("  {stage}: {:.3} s", last.elapsed().as_secs_f64());
+            self.last = Some(std::time::Instant::now());
+        }
+    }
 }

@@ -435,7 +435,7 @@ pub(crate) fn institution_indicators(
     dimensions: LazyFrame,
     periods: LazyFrame,
     model: &Model,
-) -> LazyFrame {
+) -> PolarsResult<LazyFrame> {
     let k = model.prior_strength;
     let n = |src| col(stat("n", src, None));
     let mean = |src| col(stat("mean", src, None));
@@ -471,8 +471,8 @@ pub(crate) fn institution_indicators(
                 col(stat("poor", "a", None)),
             ))
             .alias(POOR_RATE),
-            mean("c").mean().over(window.clone()).alias("__m_c"),
-            mean("a").mean().over(window.clone()).alias("__m_a"),
+            mean("c").mean().over(window.clone())?.alias("__m_c"),
+            mean("a").mean().over(window.clone())?.alias("__m_a"),
         ])
         .with_columns([
             shrunk(n("c"), mean("c"), col("__m_c"), k).alias("__shrunk_c"),
@@ -493,7 +493,7 @@ pub(crate) fn institution_indicators(
             (col(SCORE) * lit(model.points_max) / lit(100.0)).alias(POINTS),
             grade(model, col(SCORE)).alias(GRADE),
             rank_desc(col(SCORE))
-                .over(window)
+                .over(window)?
                 .cast(DataType::Int64)
                 .alias(RANK_IN_CATEGORY),
             col("__ok")
@@ -528,7 +528,7 @@ pub(crate) fn institution_indicators(
         col(INSTITUTION_CODE),
         col(SCORE).alias("__prev_score"),
     ]);
-    scored
+    Ok(scored
         .join(
             previous,
             [col(PREV), col(INSTITUTION_CODE)],
@@ -560,7 +560,7 @@ pub(crate) fn institution_indicators(
             col(LOW_SAMPLE),
             col(RECTIFICATION),
         ])
-        .sort([PERIOD, INSTITUTION_CODE], SortMultipleOptions::default())
+        .sort([PERIOD, INSTITUTION_CODE], SortMultipleOptions::default()))
 }
 
 /// `group_indicators`: per period, each category and each district.
@@ -644,7 +644,7 @@ pub(crate) fn cronbach_alpha(
         .with_column(
             col(ITEM)
                 .n_unique()
-                .over([col(PCID)])
+                .over([col(PCID)])?
                 .cast(DataType::UInt64)
                 .alias("__k"),
         );
@@ -735,4 +735,84 @@ pub(crate) fn survey_quality(responses: LazyFrame, alpha: LazyFrame) -> LazyFram
         )
         .select(SURVEY_QUALITY_COLUMNS.map(col))
         .sort([PERIOD, CATEGORY_CODE], SortMultipleOptions::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn response_aggregates_count_per_dimension() -> PolarsResult<()> {
+        let answers = df!(
+            RID => [0u32, 0, 0, 1],
+            ITEM => [0u32, 1, 2, 0],
+            DIM => [0u32, 0, 1, 1],
+            RATING => [Some(5i32), None, Some(3), Some(2)],
+        )?;
+        let out = response_aggregates(answers.lazy(), 2)
+            .sort([RID], SortMultipleOptions::default())
+            .collect()?;
+        let get = |c: &str| -> PolarsResult<Vec<Option<i64>>> {
+            Ok(out
+                .column(c)?
+                .cast(&DataType::Int64)?
+                .i64()?
+                .iter()
+                .collect())
+        };
+        assert_eq!(get(SHOWN)?, [Some(3), Some(1)]);
+        assert_eq!(get(ANSWERED)?, [Some(2), Some(1)]);
+        assert_eq!(get(&answered_in(0))?, [Some(1), Some(0)]);
+        assert_eq!(get(&rating_sum_in(0))?, [Some(5), Some(0)]);
+        assert_eq!(get(&answered_in(1))?, [Some(1), Some(1)]);
+        assert_eq!(get(&rating_sum_in(1))?, [Some(3), Some(2)]);
+        assert_eq!(get(DISTINCT_ITEMS)?, [Some(3), Some(1)]);
+        Ok(())
+    }
+
+    #[test]
+    fn cronbach_alpha_uses_responses_that_rated_every_item() -> PolarsResult<()> {
+        // Two items; three complete responses and one that rated item 0 only.
+        let n_items = 2;
+        let key = |answered: u64| Some(answered); // pcid 0
+        let responses = df!(
+            PCID => [0u64, 0, 0, 0, 0],
+            ALPHA_KEY => [key(2), key(2), key(2), key(1), None],
+            RATING_SUM => [3i64, 4, 8, 5, 2],
+        )?;
+        let answers = df!(
+            RID => [0u32, 0, 1, 1, 2, 2, 3, 4, 4],
+            ITEM => [0u32, 1, 0, 1, 0, 1, 0, 0, 1],
+            RATING => [1i32, 2, 2, 2, 3, 5, 5, 1, 1],
+        )?;
+        let out = cronbach_alpha(&responses, &answers, n_items)?.collect()?;
+        let alpha = out.column(CRONBACH_ALPHA)?.f64()?.get(0);
+        // var = 1 and 3, var of totals (3, 4, 8) = 7: 2 * (1 - 4/7).
+        let expected = 6.0 / 7.0;
+        assert!(alpha.is_some_and(|a| (a - expected).abs() < 1e-12), "{alpha:?}");
+        Ok(())
+    }
+
+    #[test]
+    fn group_without_scored_institutions_has_null_statistics() -> PolarsResult<()> {
+        let institutions = df!(
+            PERIOD => ["2012", "2012", "2012"],
+            CATEGORY_CODE => ["water", "water", "power"],
+            DISTRICT_CODE => ["d1", "d2", "d2"],
+            SCORE => [Some(60.0), Some(80.0), None],
+            N_CITIZEN => [3i64, 4, 0],
+            N_ASSESSOR => [1i64, 0, 0],
+        )?;
+        let out = group_indicators(institutions.lazy())?.collect()?;
+        assert_eq!(out.height(), 4);
+        let codes: Vec<_> = out.column(GROUP_CODE)?.str()?.iter().collect();
+        assert_eq!(codes, [Some("power"), Some("water"), Some("d1"), Some("d2")]);
+        let n: Vec<_> = out.column(N_INSTITUTIONS)?.i64()?.iter().collect();
+        assert_eq!(n, [Some(0), Some(2), Some(1), Some(1)]);
+        let mean: Vec<_> = out.column(MEAN_SCORE)?.f64()?.iter().collect();
+        assert_eq!(mean, [None, Some(70.0), Some(60.0), Some(80.0)]);
+        let responses: Vec<_> = out.column(N_RESPONSES)?.i64()?.iter().collect();
+        assert_eq!(responses, [Some(0), Some(8), Some(4), Some(4)]);
+        Ok(())
+    }
 }

@@ -96,11 +96,16 @@ fn text_series(values: impl IntoIterator<Item = String>) -> Series {
     )
 }
 
+/// A literal set for `is_in`.
+fn set(values: Series) -> Expr {
+    lit(values).implode(false)
+}
+
 fn strings(df: &DataFrame, column: &str) -> PolarsResult<Vec<Option<String>>> {
     Ok(df
         .column(column)?
         .str()?
-        .into_iter()
+        .iter()
         .map(|s| s.map(str::to_owned))
         .collect())
 }
@@ -152,7 +157,7 @@ pub(crate) fn institutions(df: &DataFrame, model: &Model) -> Result<(), Analysis
         .collect();
     if !orphans.is_empty() {
         checks.push(check(
-            col(CATEGORY_CODE).is_in(lit(text_series(orphans)), false),
+            col(CATEGORY_CODE).is_in(set(text_series(orphans)), false),
             |h| {
                 (
                     institution_key(h),
@@ -219,7 +224,7 @@ pub(crate) fn responses(
             (response_key(h), "duplicate response_id".into())
         }),
         check(
-            non_empty(INSTITUTION_CODE).and(col(INSTITUTION_CODE).is_in(lit(known), false).not()),
+            non_empty(INSTITUTION_CODE).and(col(INSTITUTION_CODE).is_in(set(known), false).not()),
             |h| {
                 (
                     response_key(h),
@@ -230,7 +235,7 @@ pub(crate) fn responses(
         check(
             non_empty(SOURCE).and(
                 col(SOURCE)
-                    .is_in(lit(text_series([CITIZEN.into(), ASSESSOR.into()])), false)
+                    .is_in(set(text_series([CITIZEN.into(), ASSESSOR.into()])), false)
                     .not(),
             ),
             |h| {
@@ -243,7 +248,7 @@ pub(crate) fn responses(
     ];
     if !malformed.is_empty() {
         checks.push(check(
-            col(PERIOD).is_in(lit(text_series(malformed)), false),
+            col(PERIOD).is_in(set(text_series(malformed)), false),
             |h| {
                 (
                     response_key(h),
@@ -257,7 +262,7 @@ pub(crate) fn responses(
     }
     if let (false, Some((ref_text, ref_period))) = (mixed.is_empty(), reference) {
         checks.push(check(
-            col(PERIOD).is_in(lit(text_series(mixed)), false),
+            col(PERIOD).is_in(set(text_series(mixed)), false),
             move |h| {
                 let p = h.text(PERIOD);
                 let g = Period::parse(&p).map_or("", |p| p.granularity().describe());
@@ -448,7 +453,7 @@ pub(crate) fn answer_rows(
                 )
             },
         ),
-        check(col(RESPONSE_ID).is_in(lit(known), false).not(), |h| {
+        check(col(RESPONSE_ID).is_in(set(known), false).not(), |h| {
             (
                 answer_key(h),
                 format!("response '{}' does not exist", h.text(RESPONSE_ID)),

@@ -7,6 +7,14 @@ mod m20261127_000001_create_catalog;
 mod m20261127_000002_create_questionnaires;
 mod m20261127_000003_create_responses;
 mod m20261127_000004_create_tickets;
+mod m20261128_000001_create_model_versions;
+mod m20261127_000010_create_assessors;
+mod m20261127_000011_create_period_state;
+mod m20261127_000012_create_uploads;
+mod m20261128_000101_create_office_users;
+mod m20261128_000102_create_snapshots;
+mod m20261128_000103_create_audit_log;
+mod m20261128_000104_create_rectification;
 
 pub struct Migrator;
 
@@ -18,6 +26,14 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_create_questionnaires::Migration),
             Box::new(m20261127_000003_create_responses::Migration),
             Box::new(m20261127_000004_create_tickets::Migration),
+            Box::new(m20261128_000001_create_model_versions::Migration),
+            Box::new(m20261127_000010_create_assessors::Migration),
+            Box::new(m20261127_000011_create_period_state::Migration),
+            Box::new(m20261127_000012_create_uploads::Migration),
+            Box::new(m20261128_000101_create_office_users::Migration),
+            Box::new(m20261128_000102_create_snapshots::Migration),
+            Box::new(m20261128_000103_create_audit_log::Migration),
+            Box::new(m20261128_000104_create_rectification::Migration),
         ]
     }
 }

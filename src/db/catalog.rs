@@ -82,6 +82,16 @@ impl Catalog {
         self.questionnaires.get(&institution.category).cloned()
     }
 
+    /// The live questionnaire of a category (by index).
+    pub fn questionnaire_of_category(&self, category: usize) -> Option<Arc<Questionnaire>> {
+        self.questionnaires.get(&category).cloned()
+    }
+
+    /// Every live questionnaire.
+    pub fn all_questionnaires(&self) -> impl Iterator<Item = &Arc<Questionnaire>> {
+        self.questionnaires.values()
+    }
+
     pub fn category_index(&self, code: &str) -> Option<usize> {
         self.categories.iter().position(|c| c.code == code)
     }

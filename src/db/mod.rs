@@ -1,9 +1,18 @@
 //! Database access: connecting (with the SQLite settings that make a commit
 //! durable), the catalog cache, the submission writer and the demo seed.
 
+pub mod assessors;
+pub mod audit;
 pub mod catalog;
+pub mod periods;
+pub mod uploads;
+pub mod export;
+pub mod model;
+pub mod period_cache;
 pub mod seed;
+pub mod snapshots;
 pub mod tickets;
+pub mod users;
 pub mod writer;
 
 use std::time::Duration;

@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use entity::{answer, response, ticket};
+use entity::{answer, period_state, response, ticket};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    TransactionTrait, TryInsertResult,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    DbBackend, EntityTrait, QueryFilter, QuerySelect, TransactionTrait, TryInsertResult,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -73,6 +73,8 @@ pub enum WriteOutcome {
     Duplicate,
     /// The ticket is unknown, expired or already used.
     TicketRefused,
+    /// The period has been published (frozen): nothing more is stored for it.
+    PeriodClosed,
 }
 
 /// The database could not take the batch; nothing of it was stored.
@@ -142,9 +144,19 @@ pub async fn write_batch(
         .begin()
         .await
         .context("Failed to begin the submission transaction")?;
+    let mut frozen = std::collections::HashMap::new();
+    for r in batch {
+        if !frozen.contains_key(&r.period) {
+            frozen.insert(r.period, period_frozen_for_write(&txn, r.period).await?);
+        }
+    }
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut answers = Vec::new();
     for r in batch {
+        if frozen.get(&r.period).copied().unwrap_or(false) {
+            outcomes.push(WriteOutcome::PeriodClosed);
+            continue;
+        }
         let outcome = insert_one(&txn, r).await?;
         if let WriteOutcome::Stored(id) = outcome {
             answers.extend(r.answers.iter().map(|a| answer::ActiveModel {
@@ -167,6 +179,37 @@ pub async fn write_batch(
         .await
         .context("Failed to commit the submission transaction")?;
     Ok(outcomes)
+}
+
+/// The period's frozen flag, read so that publishing cannot slip between
+/// this check and the commit: the state row is created if missing and, on
+/// PostgreSQL, share-locked until the batch commits, so a concurrent freeze
+/// (an UPDATE of that row) waits for the batch, and the export that follows
+/// the freeze sees it. SQLite serialises write transactions anyway.
+async fn period_frozen_for_write(
+    txn: &DatabaseTransaction,
+    period: Period,
+) -> anyhow::Result<bool> {
+    let backend = txn.get_database_backend();
+    let state = period_state::ActiveModel {
+        period: Set(period.to_string()),
+        frozen: Set(false),
+        updated_at: Set(Utc::now()),
+    };
+    period_state::Entity::insert(state)
+        .on_conflict_do_nothing_on([period_state::Column::Period])
+        .exec_without_returning(txn)
+        .await
+        .context("Failed to record the period")?;
+    let mut query = period_state::Entity::find_by_id(period.to_string());
+    if backend == DbBackend::Postgres {
+        query = query.lock_shared();
+    }
+    let row = query
+        .one(txn)
+        .await
+        .context("Failed to read the period state")?;
+    Ok(row.is_some_and(|r| r.frozen))
 }
 
 async fn insert_one(txn: &impl ConnectionTrait, r: &NewResponse) -> anyhow::Result<WriteOutcome> {

@@ -185,3 +185,33 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_text_parses_or_is_refused_without_panicking(text in "\\PC{0,12}") {
+            let _ = text.parse::<Period>();
+        }
+
+        #[test]
+        fn every_period_round_trips_through_its_text(year in 1000i32..=9999, sub in 0u8..=16) {
+            let period = match sub {
+                0 => Period::Year(year),
+                1..=4 => Period::Quarter(year, sub),
+                m => Period::Month(year, m - 4),
+            };
+            prop_assert_eq!(period.to_string().parse::<Period>(), Ok(period));
+        }
+
+        #[test]
+        fn previous_is_one_step_back(year in 1001i32..=9999, month in 1u8..=12) {
+            let p = Period::Month(year, month);
+            prop_assert!(p.previous() < p);
+            prop_assert_eq!(p.previous().granularity(), Granularity::Month);
+        }
+    }
+}

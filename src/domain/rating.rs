@@ -77,3 +77,22 @@ mod tests {
         assert!(Rating::new(0).is_err() && Rating::new(6).is_err() && Rating::new(5).is_ok());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn parse_accepts_exactly_the_digits_one_to_five(text in "\\PC{0,4}") {
+            let expected = matches!(text.as_str(), "1" | "2" | "3" | "4" | "5");
+            prop_assert_eq!(Rating::parse(&text).is_ok(), expected);
+        }
+
+        #[test]
+        fn new_accepts_exactly_one_to_five(v in any::<i64>()) {
+            prop_assert_eq!(Rating::new(v).is_ok(), (1..=5).contains(&v));
+        }
+    }
+}

@@ -150,7 +150,7 @@ mod tests {
     }
 
     #[test]
-    fn a_complete_form_parses_with_optional_items_as_not_applicable() {
+    fn a_complete_form_parses_with_optional_items_as_not_applicable() -> Result<(), String> {
         let s = Submission::parse(
             &items(),
             &pairs(&[("q_a", "5"), ("q_b", "na"), ("comment", "  好 ")]),
@@ -171,6 +171,7 @@ mod tests {
                 comment: Some("好".into())
             })
         );
+        Ok(())
     }
 
     #[test]
@@ -213,5 +214,48 @@ mod tests {
         .err()
         .unwrap_or_default();
         assert_eq!(e.get("_form"), Some(&FieldProblem::UnknownField));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn items() -> Vec<ItemSpec> {
+        ["a", "b", "c"]
+            .iter()
+            .map(|c| ItemSpec {
+                code: (*c).into(),
+                dimension_code: "d".into(),
+                required: *c == "a",
+            })
+            .collect()
+    }
+
+    proptest! {
+        /// Any decoded form either parses into one choice per item, with at
+        /// least one rating, or is refused with at least one message.
+        #[test]
+        fn any_form_parses_completely_or_is_refused(
+            pairs in proptest::collection::vec(("(q_[abcz]|comment|csrf|x)", "\\PC{0,8}"), 0..8)
+        ) {
+            match Submission::parse(&items(), &pairs, 5) {
+                Ok(s) => {
+                    prop_assert_eq!(s.answers.len(), 3);
+                    prop_assert!(s.answers.iter().any(|(_, c)| c.rating().is_some()));
+                    prop_assert!(s.comment.is_none_or(|c| c.chars().count() <= 5));
+                }
+                Err(errors) => prop_assert!(!errors.is_empty()),
+            }
+        }
+
+        /// The raw form body, as bytes from the network, never panics the decoder and parser.
+        #[test]
+        fn any_body_is_handled(body in proptest::collection::vec(any::<u8>(), 0..200)) {
+            if let Ok(pairs) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) {
+                let _ = Submission::parse(&items(), &pairs, 500);
+            }
+        }
     }
 }

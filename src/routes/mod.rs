@@ -1,10 +1,14 @@
 //! HTTP routes, registered in one place with the quotas of each scope.
 
+pub mod api;
+pub mod assessor;
 mod assets;
 mod health;
 mod landing;
 mod lang;
+pub mod office;
 mod qr;
+mod results;
 pub mod survey;
 
 use actix_web::body::MessageBody;
@@ -22,6 +26,9 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/metrics", web::get().to(crate::telemetry_metrics::render))
         .route("/static/{file:.*}", web::get().to(assets::static_file))
         .route("/qr/{code}.svg", web::get().to(qr::qr_svg))
+        .configure(api::config)
+        .configure(assessor::config)
+        .configure(office::config)
         .service(
             // Citizen pages: every view draws on the page-view quota.
             web::scope("")
@@ -32,6 +39,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 .route("/s/{code}", web::get().to(survey::get::form))
                 .route("/s/{code}", web::post().to(survey::post::submit))
                 .route("/s/{code}/thanks", web::get().to(survey::get::thanks))
+                .route("/results/{period}", web::get().to(results::results))
                 .default_service(web::to(not_found)),
         );
 }

@@ -3,8 +3,13 @@
 //! (SQLite by default, PostgreSQL when `PINGYI_TEST_DATABASE_URL` is set).
 
 mod cluster;
+mod crash;
 mod helpers;
 mod landing;
 mod privacy;
 mod survey;
 mod survey_guards;
+mod uploads;
+mod office_auth;
+mod office_publish;
+mod office_support;

@@ -25,6 +25,18 @@ pub async fn form(
     let questionnaire = catalog
         .questionnaire_for(institution)
         .ok_or(PageError::NotFound)?;
+    let period = crate::domain::period::Period::containing(
+        chrono::Utc::now(),
+        state.settings.period,
+        state.settings.utc_offset_hours,
+    );
+    // The form still renders when the database cannot be read: the
+    // submission checks again and answers 503 then.
+    match state.frozen.is_frozen(&state.db, period).await {
+        Ok(true) => return Err(PageError::PeriodClosed),
+        Ok(false) => {}
+        Err(e) => tracing::warn!(error = ?e, "Could not read the period state"),
+    }
     let (device, cookie) = device_or_new(&state, &req);
     let with_captcha = match state.settings.captcha {
         CaptchaMode::Always => true,
@@ -99,12 +111,17 @@ pub async fn thanks(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
+    // Link to the latest published results, when there are any.
+    let results = crate::db::snapshots::latest(&state.db)
+        .await
+        .map_err(PageError::Internal)?
+        .map(|s| (format!("/results/{}", s.period), "thanks_results"));
     message_page(
         &state,
         &req,
         StatusCode::OK,
         "thanks_title",
         "thanks_text",
-        None,
+        results,
     )
 }

@@ -156,6 +156,17 @@ pub async fn submit(
         None => (state.keys.digest(Purpose::Device, &device), None, "web"),
     };
     let period = Period::containing(now, state.settings.period, state.settings.utc_offset_hours);
+    // Early answer for a published period; the writer re-checks inside its
+    // transaction, which is what guarantees nothing more is stored.
+    if state
+        .frozen
+        .is_frozen(&state.db, period)
+        .await
+        .unwrap_or(false)
+    {
+        metrics::counter!("pingyi_submissions_refused_total", "reason" => "frozen").increment(1);
+        return Err(PageError::PeriodClosed);
+    }
     let dedup = dedup_key(institution.id, &period.to_string(), &respondent_hash);
     if state.guards.dedup.seen(&dedup).await {
         metrics::counter!("pingyi_submissions_refused_total", "reason" => "duplicate").increment(1);
@@ -206,6 +217,11 @@ pub async fn submit(
                 "already_text",
                 None,
             )
+        }
+        Ok(WriteOutcome::PeriodClosed) => {
+            metrics::counter!("pingyi_submissions_refused_total", "reason" => "frozen")
+                .increment(1);
+            Err(PageError::PeriodClosed)
         }
         Ok(WriteOutcome::TicketRefused) => {
             metrics::counter!("pingyi_submissions_refused_total", "reason" => "ticket")

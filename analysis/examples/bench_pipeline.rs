@@ -1,0 +1,128 @@
+//! End-to-end benchmark of the analysis pipeline on generated data.
+//!
+//! `bench_pipeline --responses 100000,1000000` generates each data set, writes
+//! it as Parquet to a temporary directory, then times `Inputs::from_paths` +
+//! `run` + `write_outputs` (Parquet) in a fresh child process per run, so the
+//! reported peak RSS (VmHWM) is that of one run. Median of 3 runs up to 1M
+//! responses, 1 run above.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use analysis::{Format, Inputs, Model, run, synth, write_outputs, write_table};
+
+type BoxError = Box<dyn std::error::Error>;
+
+fn main() -> Result<(), BoxError> {
+    let args: Vec<String> = std::env::args().collect();
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    if let Some(dir) = value("--single") {
+        return single(Path::new(&dir));
+    }
+    let sizes: Vec<usize> = value("--responses")
+        .unwrap_or_else(|| "100000,1000000".to_owned())
+        .split(',')
+        .map(|s| s.trim().parse())
+        .collect::<Result<_, _>>()?;
+    println!("| responses | answers | input Parquet MB | wall time (s) | runs | peak RSS (MB) |");
+    println!("|---:|---:|---:|---:|---:|---:|");
+    for n in sizes {
+        let dir = std::env::temp_dir().join(format!("pingyi-bench-{n}"));
+        let answers = prepare(n, &dir)?;
+        let runs = if n <= 1_000_000 { 3 } else { 1 };
+        let mut times = Vec::new();
+        let mut peak_kb = 0u64;
+        for _ in 0..runs {
+            let (secs, kb) = child(&dir)?;
+            times.push(secs);
+            peak_kb = peak_kb.max(kb);
+        }
+        times.sort_by(f64::total_cmp);
+        let median = times[times.len() / 2];
+        let size_mb = ["institutions", "responses", "answers"]
+            .iter()
+            .map(|t| std::fs::metadata(dir.join(format!("{t}.parquet"))).map_or(0, |m| m.len()))
+            .sum::<u64>() as f64
+            / 1e6;
+        println!(
+            "| {n} | {answers} | {size_mb:.0} | {median:.2} (runs: {}) | {runs} | {} |",
+            times
+                .iter()
+                .map(|t| format!("{t:.2}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            peak_kb / 1024
+        );
+        std::fs::remove_dir_all(&dir)?;
+    }
+    Ok(())
+}
+
+/// Generates `n` responses and writes the inputs and the model into `dir`.
+fn prepare(n: usize, dir: &Path) -> Result<usize, BoxError> {
+    std::fs::create_dir_all(dir)?;
+    let t = Instant::now();
+    let (mut i, mut r, mut a) = synth::generate(n, 2024)?;
+    write_table(&mut i, &dir.join("institutions.parquet"))?;
+    write_table(&mut r, &dir.join("responses.parquet"))?;
+    write_table(&mut a, &dir.join("answers.parquet"))?;
+    std::fs::write(dir.join("model.toml"), synth::SAMPLE_MODEL)?;
+    eprintln!(
+        "generated {n} responses, {} answers in {:.1} s",
+        a.height(),
+        t.elapsed().as_secs_f64()
+    );
+    Ok(a.height())
+}
+
+/// Runs one measurement in a child process; returns (seconds, VmHWM kB).
+fn child(dir: &Path) -> Result<(f64, u64), BoxError> {
+    let out = Command::new(std::env::current_exe()?)
+        .arg("--single")
+        .arg(dir)
+        .stderr(Stdio::inherit())
+        .output()?;
+    if !out.status.success() {
+        return Err(format!("child failed: {}", out.status).into());
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut fields = text.split_whitespace();
+    let secs = fields.next().ok_or("no time")?.parse()?;
+    let kb = fields.next().ok_or("no rss")?.parse()?;
+    Ok((secs, kb))
+}
+
+/// The measured run: read, compute, write; prints "seconds vmhwm_kb".
+fn single(dir: &Path) -> Result<(), BoxError> {
+    let model = Model::from_path(&dir.join("model.toml"))?;
+    let out_dir: PathBuf = dir.join("out");
+    let t = Instant::now();
+    let inputs = Inputs::from_paths(
+        &dir.join("institutions.parquet"),
+        &dir.join("responses.parquet"),
+        &dir.join("answers.parquet"),
+    )?;
+    let mut outputs = run(inputs, &model)?;
+    write_outputs(&mut outputs, &out_dir, Format::Parquet)?;
+    let secs = t.elapsed().as_secs_f64();
+    println!("{secs} {}", vm_hwm_kb());
+    Ok(())
+}
+
+fn vm_hwm_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}

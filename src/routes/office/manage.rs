@@ -1,0 +1,308 @@
+//! Administration: the model (each change a new version), questionnaires,
+//! accounts, API tokens and the audit log.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use anyhow::Context;
+use entity::{model_version, questionnaire, questionnaire_item};
+use sea_orm::{EntityTrait, QueryOrder};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::error::OfficeError;
+use super::{check_csrf, page, require_admin, require_staff, see_other};
+use crate::auth::{Office, Role};
+use crate::db::{audit, model, users};
+use crate::state::AppState;
+
+/// Audit entries shown.
+const AUDIT_SHOWN: u64 = 500;
+
+pub async fn model(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Office(session): Office,
+) -> Result<HttpResponse, OfficeError> {
+    require_staff(&session)?;
+    let current = model::current(&state.db).await?;
+    let versions = model_version::Entity::find()
+        .order_by_desc(model_version::Column::Version)
+        .all(&state.db)
+        .await
+        .context("Failed to list model versions")?;
+    page(
+        &state,
+        &req,
+        &session,
+        "office/model.html.tera",
+        json!({ "current": current.toml, "version": current.version, "model": current.model, "versions": versions }),
+    )
+}
+
+#[derive(Deserialize)]
+pub struct ModelForm {
+    csrf: String,
+    toml: String,
+    note: String,
+}
+
+/// Stores the edited model as a new version (the old ones stay, and every
+/// snapshot names the version it used).
+pub async fn save_model(
+    state: web::Data<AppState>,
+    Office(session): Office,
+    form: web::Form<ModelForm>,
+) -> Result<HttpResponse, OfficeError> {
+    require_admin(&session)?;
+    check_csrf(&session, &form.csrf)?;
+    if let Err(e) = analysis::Model::from_toml_str(&form.toml) {
+        return Err(OfficeError::Invalid(format!("the model is invalid: {e}")));
+    }
+    let saved = model::save(
+        &state.db,
+        &form.toml,
+        form.note.trim(),
+        Some(&session.user.username),
+    )
+    .await?;
+    audit::record(
+        &state.db,
+        &session.user.username,
+        "model.save",
+        &format!("version {}", saved.version),
+        form.note.trim(),
+    )
+    .await?;
+    Ok(see_other("/office/model"))
+}
+
+pub async fn questionnaires(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Office(session): Office,
+) -> Result<HttpResponse, OfficeError> {
+    require_staff(&session)?;
+    let qs = questionnaire::Entity::find()
+        .all(&state.db)
+        .await
+        .context("Failed to list questionnaires")?;
+    let items = questionnaire_item::Entity::find()
+        .all(&state.db)
+        .await
+        .context("Failed to list items")?;
+    let views: Vec<serde_json::Value> = qs
+        .iter()
+        .map(|q| {
+            let its: Vec<&questionnaire_item::Model> = items
+                .iter()
+                .filter(|i| i.questionnaire_id == q.id)
+                .collect();
+            json!({ "q": q, "items": its })
+        })
+        .collect();
+    page(
+        &state,
+        &req,
+        &session,
+        "office/questionnaires.html.tera",
+        json!({ "questionnaires": views }),
+    )
+}
+
+pub async fn audit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Office(session): Office,
+) -> Result<HttpResponse, OfficeError> {
+    require_admin(&session)?;
+    let entries = audit::latest(&state.db, AUDIT_SHOWN).await?;
+    page(
+        &state,
+        &req,
+        &session,
+        "office/audit.html.tera",
+        json!({ "entries": entries }),
+    )
+}
+
+pub async fn users(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Office(session): Office,
+) -> Result<HttpResponse, OfficeError> {
+    require_admin(&session)?;
+    let catalog = state.catalog.get();
+    let all: Vec<serde_json::Value> = users::list(&state.db)
+        .await?
+        .into_iter()
+        .map(|u| {
+            let inst = u.institution_id.and_then(|id| catalog.institutions.iter().find(|i| i.id == id)).map(|i| i.code.clone());
+            json!({ "username": u.username, "role": u.role, "institution": inst, "locked_until": u.locked_until, "active": u.active })
+        })
+        .collect();
+    page(
+        &state,
+        &req,
+        &session,
+        "office/users.html.tera",
+        json!({ "users": all }),
+    )
+}
+
+#[derive(Deserialize)]
+pub struct UserForm {
+    csrf: String,
+    username: String,
+    password: String,
+    role: String,
+    #[serde(default)]
+    institution: String,
+}
+
+pub async fn add_user(
+    state: web::Data<AppState>,
+    Office(session): Office,
+    form: web::Form<UserForm>,
+) -> Result<HttpResponse, OfficeError> {
+    require_admin(&session)?;
+    check_csrf(&session, &form.csrf)?;
+    let role = Role::parse(&form.role)
+        .ok_or_else(|| OfficeError::Invalid("the role is admin, analyst or institution".into()))?;
+    let institution_id = match form.institution.trim() {
+        "" => None,
+        code => Some(
+            state
+                .catalog
+                .get()
+                .institution(code)
+                .ok_or_else(|| OfficeError::Invalid(format!("no institution '{code}'")))?
+                .id,
+        ),
+    };
+    users::create(
+        &state.db,
+        &form.username,
+        &form.password,
+        role,
+        institution_id,
+    )
+    .await
+    .map_err(|e| match e {
+        users::NewUserError::Internal(e) => OfficeError::Internal(e),
+        other => OfficeError::Invalid(other.to_string()),
+    })?;
+    audit::record(
+        &state.db,
+        &session.user.username,
+        "user.add",
+        form.username.trim(),
+        role.as_str(),
+    )
+    .await?;
+    Ok(see_other("/office/users"))
+}
+
+pub async fn tokens(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Office(session): Office,
+) -> Result<HttpResponse, OfficeError> {
+    require_admin(&session)?;
+    let all = users::api_tokens(&state.db).await?;
+    let views: Vec<serde_json::Value> = all
+        .iter()
+        .map(|t| json!({ "id": t.id, "name": t.name, "prefix": t.prefix, "scope": t.scope, "created_at": t.created_at, "expires_at": t.expires_at, "revoked": t.revoked_at.is_some() }))
+        .collect();
+    page(
+        &state,
+        &req,
+        &session,
+        "office/tokens.html.tera",
+        json!({ "tokens": views, "issued": null }),
+    )
+}
+
+#[derive(Deserialize)]
+pub struct TokenForm {
+    csrf: String,
+    name: String,
+    #[serde(default)]
+    days: String,
+}
+
+/// Issues a token and shows it once.
+pub async fn add_token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Office(session): Office,
+    form: web::Form<TokenForm>,
+) -> Result<HttpResponse, OfficeError> {
+    require_admin(&session)?;
+    check_csrf(&session, &form.csrf)?;
+    let days = match form.days.trim() {
+        "" => None,
+        d => Some(
+            d.parse::<i64>()
+                .ok()
+                .filter(|d| (1..=3650).contains(d))
+                .ok_or_else(|| {
+                    OfficeError::Invalid("days is a whole number from 1 to 3650".into())
+                })?,
+        ),
+    };
+    if form.name.trim().is_empty() {
+        return Err(OfficeError::Invalid("give the token a name".into()));
+    }
+    let issued = users::issue_api_token(
+        &state.db,
+        &state.keys,
+        &form.name,
+        days,
+        Some(&session.user.username),
+    )
+    .await?;
+    audit::record(
+        &state.db,
+        &session.user.username,
+        "api_token.add",
+        &issued.prefix,
+        form.name.trim(),
+    )
+    .await?;
+    let all = users::api_tokens(&state.db).await?;
+    let views: Vec<serde_json::Value> = all
+        .iter()
+        .map(|t| json!({ "id": t.id, "name": t.name, "prefix": t.prefix, "scope": t.scope, "created_at": t.created_at, "expires_at": t.expires_at, "revoked": t.revoked_at.is_some() }))
+        .collect();
+    page(
+        &state,
+        &req,
+        &session,
+        "office/tokens.html.tera",
+        json!({ "tokens": views, "issued": issued.token }),
+    )
+}
+
+#[derive(Deserialize)]
+pub struct RevokeForm {
+    csrf: String,
+}
+
+pub async fn revoke_token(
+    state: web::Data<AppState>,
+    Office(session): Office,
+    id: web::Path<i32>,
+    form: web::Form<RevokeForm>,
+) -> Result<HttpResponse, OfficeError> {
+    require_admin(&session)?;
+    check_csrf(&session, &form.csrf)?;
+    users::revoke_api_token(&state.db, &id.to_string()).await?;
+    audit::record(
+        &state.db,
+        &session.user.username,
+        "api_token.revoke",
+        &format!("token {id}"),
+        "",
+    )
+    .await?;
+    Ok(see_other("/office/tokens"))
+}
