@@ -93,9 +93,14 @@ async fn compute_and_store(
     let model_for_run = current.model.clone();
     let keep = period_text.clone();
     // Polars is CPU-bound: never on the async executor.
+    let started = std::time::Instant::now();
     let computed = tokio::task::spawn_blocking(move || compute(&export, &model_for_run, &keep))
         .await
-        .context("The computation was cancelled")??;
+        .context("The computation was cancelled")?;
+    let outcome = if computed.is_ok() { "ok" } else { "failed" };
+    metrics::counter!("pingyi_pipeline_runs_total", "outcome" => outcome).increment(1);
+    metrics::histogram!("pingyi_pipeline_duration_seconds").record(started.elapsed().as_secs_f64());
+    let computed = computed?;
 
     let run_id = uuid::Uuid::new_v4().to_string();
     let institution_rows = scores::institution_rows(&computed.outputs[0].1)?;

@@ -107,16 +107,20 @@ pub(crate) fn is_speeder(
     )
 }
 
-/// Straight-liner: valid, at least 4 answers, all ratings equal.
+/// Straight-liner: valid, at least 4 answers, all ratings equal, i.e. zero
+/// variance: `n * sum(r^2) == sum(r)^2` (exact in integers).
 pub(crate) fn is_straightliner(
     valid: Expr,
     answered: Expr,
-    min_rating: Expr,
-    max_rating: Expr,
+    rating_sum: Expr,
+    rating_sq_sum: Expr,
 ) -> Expr {
-    valid
-        .and(answered.gt_eq(lit(4)))
-        .and(min_rating.eq(max_rating).fill_null(lit(false)))
+    let n = answered.clone().cast(DataType::Int64);
+    valid.and(answered.gt_eq(lit(4))).and(
+        (n * rating_sq_sum)
+            .eq(rating_sum.clone() * rating_sum)
+            .fill_null(lit(false)),
+    )
 }
 
 /// Standard error of a mean: sample sd / sqrt(n), null when n < 2.

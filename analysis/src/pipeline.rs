@@ -56,13 +56,14 @@ pub fn run(inputs: Inputs, model: &Model) -> Result<Outputs, AnalysisError> {
             .select([col(RESPONSE_ID), col(RID)]),
         items.df.clone().lazy(),
         model.scale_points,
-    )
-    .collect()?;
+    )?;
     validate::answer_rows(&compact, answers_lf.clone(), &responses, model)?;
     clock.lap("compact answers");
+    let compact = stages::sort_by_response(compact)?;
+    validate::duplicate_answers(&compact, answers_lf.clone())?;
+    clock.lap("sort answers");
     let aggregates =
         stages::response_aggregates(compact.clone().lazy(), items.dims.len()).collect()?;
-    validate::duplicate_answers(&aggregates, answers_lf.clone())?;
     clock.lap("response aggregates");
     validate::dimension_weights(model, &institutions, &items.dims, answers_lf, responses_lf)?;
 

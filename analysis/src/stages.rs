@@ -16,12 +16,14 @@ pub(crate) mod internal {
     pub const ITEM: &str = "__item";
     pub const DIM: &str = "__dim";
     pub const BAD: &str = "__bad";
+    pub const RUN_START: &str = "__run_start";
+    pub const RUN: &str = "__run";
+    /// `__rid << 32 | __item`: one integer per (response, item).
+    pub const KEY: &str = "__key";
     pub const SHOWN: &str = "__shown";
     pub const ANSWERED: &str = "__answered";
-    pub const RATING_MIN: &str = "__rating_min";
-    pub const RATING_MAX: &str = "__rating_max";
     pub const RATING_SUM: &str = "__rating_sum";
-    pub const DISTINCT_ITEMS: &str = "__distinct_items";
+    pub const RATING_SQ_SUM: &str = "__rating_sq_sum";
     pub const IS_CITIZEN: &str = "__is_citizen";
     pub const INCOMPLETE: &str = "__incomplete";
     pub const SPEEDER: &str = "__speeder";
@@ -92,14 +94,18 @@ pub(crate) fn item_pairs(answers: LazyFrame) -> LazyFrame {
 }
 
 /// Answers reduced to integer keys: `__rid`, `__item`, `__dim`, the rating as
-/// i32, and `__bad` for rows that break a row-level rule (empty code, rating
-/// not an integer or out of range). `__rid` is null for unknown responses.
+/// i32, `__bad` for rows that break a row-level rule (empty code, rating not an
+/// integer or out of range) and `__key` (see [`internal::KEY`]). `__rid` is
+/// null for unknown responses. Keeps the order of `answers`.
+///
+/// Answers usually come in runs of rows of one response, so each run's
+/// `response_id` is looked up once, not each row (correct for any order).
 pub(crate) fn compact_answers(
     answers: LazyFrame,
     response_keys: LazyFrame,
     items: LazyFrame,
     scale_points: i64,
-) -> LazyFrame {
+) -> PolarsResult<DataFrame> {
     let rating = col(RATING);
     let out_of_range = rating
         .clone()
@@ -112,48 +118,123 @@ pub(crate) fn compact_answers(
         .or(non_empty(DIMENSION_CODE).not())
         .or(col(crate::input::bad(RATING)))
         .or(out_of_range);
-    answers
-        .with_column(bad_row.alias(BAD))
-        .join(
-            response_keys,
-            [col(RESPONSE_ID)],
-            [col(RESPONSE_ID)],
-            JoinArgs::new(JoinType::Left),
-        )
+    let run_start = col(RESPONSE_ID)
+        .neq(col(RESPONSE_ID).shift(lit(1)))
+        .fill_null(lit(true));
+    let rows = answers
+        .with_columns([bad_row.alias(BAD), run_start.alias(RUN_START)])
         .join(
             items.select([col(ITEM_CODE), col(ITEM), col(DIM)]),
             [col(ITEM_CODE)],
             [col(ITEM_CODE)],
-            JoinArgs::new(JoinType::Left),
+            left_join_keeping_order(),
         )
         .select([
-            col(RID),
+            col(RESPONSE_ID),
+            col(RUN_START),
+            (col(RUN_START).cast(DataType::UInt32).cum_sum(false) - lit(1u32))
+                .cast(IDX_DTYPE)
+                .alias(RUN),
             col(ITEM),
             col(DIM),
             rating.cast(DataType::Int32),
             col(BAD),
         ])
+        .collect()?;
+    let runs = rows
+        .clone()
+        .lazy()
+        .filter(col(RUN_START))
+        .select([col(RESPONSE_ID)])
+        .join(
+            response_keys,
+            [col(RESPONSE_ID)],
+            [col(RESPONSE_ID)],
+            left_join_keeping_order(),
+        )
+        .select([col(RID)])
+        .collect()?;
+    let rid = runs.column(RID)?.take(rows.column(RUN)?.idx()?)?;
+    let mut columns = vec![rid];
+    for c in [ITEM, DIM, RATING, BAD] {
+        columns.push(rows.column(c)?.clone());
+    }
+    drop(rows);
+    DataFrame::new(columns[0].len(), columns)?
+        .lazy()
+        .with_column(
+            (col(RID).cast(DataType::UInt64) * lit(1u64 << 32) + col(ITEM).cast(DataType::UInt64))
+                .alias(KEY),
+        )
+        .collect()
 }
 
-/// Per response: items shown and answered, rating min/max/sum, distinct
-/// items, and per dimension the answered count and rating sum.
+/// Sorts the compact answers by response unless they already are (answers
+/// usually come grouped by response, and the joins keep their order).
+pub(crate) fn sort_by_response(compact: DataFrame) -> PolarsResult<DataFrame> {
+    let sorted = compact
+        .clone()
+        .lazy()
+        .select([col(RID).gt_eq(col(RID).shift(lit(1))).all(true)])
+        .collect()?;
+    let mut compact = if sorted.column(RID)?.bool()?.get(0) == Some(true) {
+        compact
+    } else {
+        compact.sort([RID], SortMultipleOptions::default())?
+    };
+    compact.apply(RID, |c| {
+        let mut c = c.clone();
+        c.set_sorted_flag(polars::series::IsSorted::Ascending);
+        c
+    })?;
+    Ok(compact)
+}
+
+/// Per response: items shown and answered, rating sum and sum of squares,
+/// and per dimension the answered count and rating sum.
+///
+/// `answers` must be grouped by `__rid` (see [`sort_by_response`]). Group sums
+/// are differences of running sums at each group's last row: a few passes over
+/// the column instead of one aggregation per group.
 pub(crate) fn response_aggregates(answers: LazyFrame, n_dims: usize) -> LazyFrame {
-    let mut aggs = vec![
-        len().alias(SHOWN),
-        col(RATING).count().alias(ANSWERED),
-        col(RATING).min().alias(RATING_MIN),
-        col(RATING).max().alias(RATING_MAX),
-        col(RATING).cast(DataType::Int64).sum().alias(RATING_SUM),
-        col(ITEM).n_unique().alias(DISTINCT_ITEMS),
+    let rating = || col(RATING).cast(DataType::Int64);
+    let answered = || col(RATING).is_not_null();
+    let mut sums = vec![
+        (SHOWN.to_owned(), col(RID).is_not_null().cast(DataType::Int64)),
+        (ANSWERED.to_owned(), answered().cast(DataType::Int64)),
+        (RATING_SUM.to_owned(), rating().fill_null(lit(0i64))),
+        (RATING_SQ_SUM.to_owned(), (rating() * rating()).fill_null(lit(0i64))),
     ];
     for d in 0..n_dims {
-        let in_dim = when(col(DIM).eq(lit(d as u32)))
-            .then(col(RATING))
-            .otherwise(lit(NULL).cast(DataType::Int32));
-        aggs.push(in_dim.clone().count().alias(answered_in(d)));
-        aggs.push(in_dim.cast(DataType::Int64).sum().alias(rating_sum_in(d)));
+        let in_dim = || col(DIM).eq(lit(d as u32)).and(answered());
+        sums.push((answered_in(d), in_dim().cast(DataType::Int64)));
+        sums.push((
+            rating_sum_in(d),
+            when(in_dim()).then(rating()).otherwise(lit(0i64)),
+        ));
     }
-    answers.group_by([col(RID)]).agg(aggs)
+    let is_last = col(RID)
+        .neq(col(RID).shift(lit(-1)))
+        .fill_null(lit(true));
+    let last = || col("__last");
+    let mut running = vec![col(RID).filter(last())];
+    let mut diffs = Vec::with_capacity(sums.len());
+    for (name, x) in sums {
+        running.push(
+            x.cast(DataType::Int64)
+                .cum_sum(false)
+                .filter(last())
+                .alias(name.as_str()),
+        );
+        diffs.push(
+            (col(name.as_str()) - col(name.as_str()).shift(lit(1)).fill_null(lit(0i64)))
+                .alias(name.as_str()),
+        );
+    }
+    answers
+        .with_column(is_last.alias("__last"))
+        .select(running)
+        .with_columns(diffs)
 }
 
 /// Response level: joins the answer aggregates, the institution and the
@@ -239,6 +320,7 @@ pub(crate) fn classify_responses(
             col(SHOWN).fill_null(lit(0)),
             col(ANSWERED).fill_null(lit(0)),
             col(RATING_SUM).fill_null(lit(0)),
+            col(RATING_SQ_SUM).fill_null(lit(0)),
             col(SOURCE).eq(lit(CITIZEN)).alias(IS_CITIZEN),
             pcid.alias(PCID),
         ])
@@ -266,7 +348,7 @@ pub(crate) fn classify_responses(
                 .alias(VALID),
         )
         .with_columns([
-            is_straightliner(col(VALID), col(ANSWERED), col(RATING_MIN), col(RATING_MAX))
+            is_straightliner(col(VALID), col(ANSWERED), col(RATING_SUM), col(RATING_SQ_SUM))
                 .alias(STRAIGHT),
             alpha_key.alias(ALPHA_KEY),
         ])
@@ -628,14 +710,21 @@ pub(crate) fn cronbach_alpha(
         ],
     )?;
     let r = || col(RATING).cast(DataType::Int64);
+    // One integer key per (period-category, answered count, item).
+    let n = n_items.max(1) as u64;
     let items = long
         .lazy()
         .filter(col(ALPHA_KEY).is_not_null().and(col(RATING).is_not_null()))
-        .group_by([col(ALPHA_KEY), col(ITEM)])
+        .with_column((col(ALPHA_KEY) * lit(n) + col(ITEM).cast(DataType::UInt64)).alias(KEY))
+        .group_by([col(KEY)])
         .agg([
             len().cast(DataType::Int64).alias("__n"),
             r().sum().alias("__s1"),
             (r() * r()).sum().alias("__s2"),
+        ])
+        .with_columns([
+            (col(KEY) / lit(n)).alias(ALPHA_KEY),
+            (col(KEY) % lit(n)).alias(ITEM),
         ])
         .with_columns([
             (col(ALPHA_KEY) / lit(base)).alias(PCID),
@@ -766,7 +855,6 @@ mod tests {
         assert_eq!(get(&rating_sum_in(0))?, [Some(5), Some(0)]);
         assert_eq!(get(&answered_in(1))?, [Some(1), Some(1)]);
         assert_eq!(get(&rating_sum_in(1))?, [Some(3), Some(2)]);
-        assert_eq!(get(DISTINCT_ITEMS)?, [Some(3), Some(1)]);
         Ok(())
     }
 

@@ -466,19 +466,13 @@ pub(crate) fn answer_rows(
 }
 
 /// No two answers of a response may share an `item_code`.
-pub(crate) fn duplicate_answers(
-    aggregates: &DataFrame,
-    slow: LazyFrame,
-) -> Result<(), AnalysisError> {
-    let duplicated = aggregates
+pub(crate) fn duplicate_answers(compact: &DataFrame, slow: LazyFrame) -> Result<(), AnalysisError> {
+    let distinct = compact
         .clone()
         .lazy()
-        .select([col(DISTINCT_ITEMS)
-            .cast(DataType::Int64)
-            .lt(col(SHOWN).cast(DataType::Int64))
-            .any(true)])
+        .select([col(KEY).n_unique().cast(DataType::UInt64)])
         .collect()?;
-    if duplicated.column(DISTINCT_ITEMS)?.bool()?.get(0) != Some(true) {
+    if distinct.column(KEY)?.u64()?.get(0) == Some(compact.height() as u64) {
         return Ok(());
     }
     let checks = [check(
