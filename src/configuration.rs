@@ -42,6 +42,9 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     /// Seed the demo data set into an empty database.
     pub demo: bool,
+    /// With `demo`: also seed responses for the previous period and publish
+    /// it, so the results, dashboard and rectification pages have content.
+    pub demo_history: bool,
     /// Granularity of collection periods: `month`, `quarter` or `year`.
     pub period: Granularity,
     /// Offset of local time from UTC in hours; decides which period a
@@ -111,6 +114,7 @@ impl Default for Settings {
             captcha_ttl_secs: 600,
             trusted_proxies: Vec::new(),
             demo: true,
+            demo_history: true,
             period: Granularity::Month,
             utc_offset_hours: 8,
             public_url: "http://127.0.0.1:8080".into(),

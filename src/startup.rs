@@ -43,8 +43,13 @@ impl Application {
         if settings.demo && db::seed::seed_if_empty(&db).await? {
             tracing::info!("Seeded the demo data set into the empty database");
             let keys = Keys::new(settings.resolve_secret()?);
-            demo_assessor_token = Some(crate::cli_assessor::seed_demo(&db, &keys, &settings).await?);
+            demo_assessor_token =
+                Some(crate::cli_assessor::seed_demo(&db, &keys, &settings).await?);
             demo_admin_password = db::users::ensure_demo_admin(&db).await?;
+            if settings.demo_history {
+                let period = db::demo_history::seed_and_publish(&db, &settings).await?;
+                tracing::info!(%period, "Published a demo history period");
+            }
         }
         let mut app = Self::build_with(settings, db).await?;
         app.demo_assessor_token = demo_assessor_token;

@@ -54,7 +54,7 @@ pub fn run(inputs: Inputs, model: &Model) -> Result<Outputs, AnalysisError> {
             .clone()
             .lazy()
             .select([col(RESPONSE_ID), col(RID)]),
-        items.df.clone().lazy(),
+        &items.df,
         model.scale_points,
     )?;
     validate::answer_rows(&compact, answers_lf.clone(), &responses, model)?;
@@ -62,8 +62,7 @@ pub fn run(inputs: Inputs, model: &Model) -> Result<Outputs, AnalysisError> {
     let compact = stages::sort_by_response(compact)?;
     validate::duplicate_answers(&compact, answers_lf.clone())?;
     clock.lap("sort answers");
-    let aggregates =
-        stages::response_aggregates(compact.clone().lazy(), items.dims.len()).collect()?;
+    let aggregates = stages::response_aggregates(&compact, items.dims.len())?;
     clock.lap("response aggregates");
     validate::dimension_weights(model, &institutions, &items.dims, answers_lf, responses_lf)?;
 
@@ -155,7 +154,20 @@ impl Clock {
 
     fn lap(&mut self, stage: &str) {
         if let Some(last) = self.last {
-            eprintln!("  {stage}: {:.3} s", last.elapsed().as_secs_f64());
+            let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+            let memory = |key: &str| {
+                status
+                    .lines()
+                    .find(|l| l.starts_with(key))
+                    .map_or("?", |l| l.trim_start_matches(key).trim())
+                    .to_owned()
+            };
+            eprintln!(
+                "  {stage}: {:.3} s (rss {}, peak {})",
+                last.elapsed().as_secs_f64(),
+                memory("VmRSS:"),
+                memory("VmHWM:")
+            );
             self.last = Some(std::time::Instant::now());
         }
     }

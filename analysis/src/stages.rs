@@ -103,7 +103,7 @@ pub(crate) fn item_pairs(answers: LazyFrame) -> LazyFrame {
 pub(crate) fn compact_answers(
     answers: LazyFrame,
     response_keys: LazyFrame,
-    items: LazyFrame,
+    items: &DataFrame,
     scale_points: i64,
 ) -> PolarsResult<DataFrame> {
     let rating = col(RATING);
@@ -121,14 +121,25 @@ pub(crate) fn compact_answers(
     let run_start = col(RESPONSE_ID)
         .neq(col(RESPONSE_ID).shift(lit(1)))
         .fill_null(lit(true));
-    let rows = answers
-        .with_columns([bad_row.alias(BAD), run_start.alias(RUN_START)])
-        .join(
-            items.select([col(ITEM_CODE), col(ITEM), col(DIM)]),
+    let codes: Vec<String> = items
+        .column(ITEM_CODE)?
+        .str()?
+        .iter()
+        .map(|c| c.unwrap_or_default().to_owned())
+        .collect();
+    let answers = answers.with_columns([bad_row.alias(BAD), run_start.alias(RUN_START)]);
+    // A few items: compare codes in place (a join would copy the big table).
+    let answers = if codes.len() <= MAX_ITEMS_BY_COMPARISON {
+        answers.with_column(item_index(&codes).alias(ITEM))
+    } else {
+        answers.join(
+            items.clone().lazy().select([col(ITEM_CODE), col(ITEM)]),
             [col(ITEM_CODE)],
             [col(ITEM_CODE)],
             left_join_keeping_order(),
         )
+    };
+    let rows = answers
         .select([
             col(RESPONSE_ID),
             col(RUN_START),
@@ -136,7 +147,6 @@ pub(crate) fn compact_answers(
                 .cast(IDX_DTYPE)
                 .alias(RUN),
             col(ITEM),
-            col(DIM),
             rating.cast(DataType::Int32),
             col(BAD),
         ])
@@ -155,8 +165,10 @@ pub(crate) fn compact_answers(
         .select([col(RID)])
         .collect()?;
     let rid = runs.column(RID)?.take(rows.column(RUN)?.idx()?)?;
-    let mut columns = vec![rid];
-    for c in [ITEM, DIM, RATING, BAD] {
+    let item = rows.column(ITEM)?.cast(&IDX_DTYPE)?;
+    let dim = items.column(DIM)?.take(item.idx()?)?;
+    let mut columns = vec![rid, item, dim];
+    for c in [RATING, BAD] {
         columns.push(rows.column(c)?.clone());
     }
     drop(rows);
@@ -167,6 +179,22 @@ pub(crate) fn compact_answers(
                 .alias(KEY),
         )
         .collect()
+}
+
+/// Up to this many items, item codes are mapped by comparison, not a join.
+const MAX_ITEMS_BY_COMPARISON: usize = 64;
+
+/// Index of `item_code` in the sorted `codes` (null when absent).
+fn item_index(codes: &[String]) -> Expr {
+    codes
+        .iter()
+        .enumerate()
+        .rev()
+        .fold(lit(NULL).cast(IDX_DTYPE), |rest, (i, code)| {
+            when(col(ITEM_CODE).eq(lit(code.clone())))
+                .then(lit(i as IdxSize))
+                .otherwise(rest)
+        })
 }
 
 /// Sorts the compact answers by response unless they already are (answers
@@ -194,47 +222,90 @@ pub(crate) fn sort_by_response(compact: DataFrame) -> PolarsResult<DataFrame> {
 /// and per dimension the answered count and rating sum.
 ///
 /// `answers` must be grouped by `__rid` (see [`sort_by_response`]). Group sums
-/// are differences of running sums at each group's last row: a few passes over
-/// the column instead of one aggregation per group.
-pub(crate) fn response_aggregates(answers: LazyFrame, n_dims: usize) -> LazyFrame {
+/// are differences of running sums at each group's last row: a few passes
+/// over a column instead of one aggregation per group. A count and a rating
+/// sum share one column (`count << 32 + sum`), and the running sums are
+/// computed two columns at a time to bound memory.
+pub(crate) fn response_aggregates(answers: &DataFrame, n_dims: usize) -> PolarsResult<DataFrame> {
+    const PACK: i64 = 1 << 32;
     let rating = || col(RATING).cast(DataType::Int64);
     let answered = || col(RATING).is_not_null();
-    let mut sums = vec![
-        (SHOWN.to_owned(), col(RID).is_not_null().cast(DataType::Int64)),
-        (ANSWERED.to_owned(), answered().cast(DataType::Int64)),
-        (RATING_SUM.to_owned(), rating().fill_null(lit(0i64))),
-        (RATING_SQ_SUM.to_owned(), (rating() * rating()).fill_null(lit(0i64))),
+    let packed = |cond: Expr| when(cond).then(rating() + lit(PACK)).otherwise(lit(0i64));
+    // (packed column, count name, sum name); a `None` count is a plain sum.
+    let mut sums: Vec<(String, Expr, Option<String>, String)> = vec![
+        (
+            "__p".into(),
+            packed(answered()),
+            Some(ANSWERED.into()),
+            RATING_SUM.into(),
+        ),
+        (
+            "__p_sq".into(),
+            (rating() * rating()).fill_null(lit(0i64)),
+            None,
+            RATING_SQ_SUM.into(),
+        ),
     ];
     for d in 0..n_dims {
-        let in_dim = || col(DIM).eq(lit(d as u32)).and(answered());
-        sums.push((answered_in(d), in_dim().cast(DataType::Int64)));
         sums.push((
+            format!("__p{d}"),
+            packed(col(DIM).eq(lit(d as IdxSize)).and(answered())),
+            Some(answered_in(d)),
             rating_sum_in(d),
-            when(in_dim()).then(rating()).otherwise(lit(0i64)),
         ));
     }
     let is_last = col(RID)
         .neq(col(RID).shift(lit(-1)))
         .fill_null(lit(true));
-    let last = || col("__last");
-    let mut running = vec![col(RID).filter(last())];
-    let mut diffs = Vec::with_capacity(sums.len());
-    for (name, x) in sums {
-        running.push(
-            x.cast(DataType::Int64)
-                .cum_sum(false)
-                .filter(last())
-                .alias(name.as_str()),
-        );
-        diffs.push(
-            (col(name.as_str()) - col(name.as_str()).shift(lit(1)).fill_null(lit(0i64)))
-                .alias(name.as_str()),
-        );
-    }
-    answers
+    let answers = answers
+        .clone()
+        .lazy()
         .with_column(is_last.alias("__last"))
-        .select(running)
-        .with_columns(diffs)
+        .collect()?;
+    let ends = answers
+        .clone()
+        .lazy()
+        .with_row_index("__end", None)
+        .filter(col("__last"))
+        .select([col(RID), col("__end").cast(DataType::Int64)])
+        .collect()?;
+    let mut columns = ends.columns().to_vec();
+    for batch in sums.chunks(2) {
+        let part = answers
+            .clone()
+            .lazy()
+            .select(
+                batch
+                    .iter()
+                    .map(|(name, x, _, _)| {
+                        x.clone()
+                            .cum_sum(false)
+                            .filter(col("__last"))
+                            .alias(name.as_str())
+                    })
+                    .collect::<Vec<_>>(),
+            )
+            .collect()?;
+        columns.extend(part.columns().iter().cloned());
+    }
+    let diff = |name: &str| col(name) - col(name).shift(lit(1)).fill_null(lit(0i64));
+    let mut unpacked = vec![
+        col(RID),
+        (col("__end") - col("__end").shift(lit(1)).fill_null(lit(-1i64))).alias(SHOWN),
+    ];
+    for (name, _, count, sum) in &sums {
+        match count {
+            Some(count) => {
+                unpacked.push((diff(name) / lit(PACK)).alias(count.as_str()));
+                unpacked.push((diff(name) % lit(PACK)).alias(sum.as_str()));
+            }
+            None => unpacked.push(diff(name).alias(sum.as_str())),
+        }
+    }
+    DataFrame::new(columns[0].len(), columns)?
+        .lazy()
+        .select(unpacked)
+        .collect()
 }
 
 /// Response level: joins the answer aggregates, the institution and the
@@ -838,9 +909,7 @@ mod tests {
             DIM => [0u32, 0, 1, 1],
             RATING => [Some(5i32), None, Some(3), Some(2)],
         )?;
-        let out = response_aggregates(answers.lazy(), 2)
-            .sort([RID], SortMultipleOptions::default())
-            .collect()?;
+        let out = response_aggregates(&answers, 2)?;
         let get = |c: &str| -> PolarsResult<Vec<Option<i64>>> {
             Ok(out
                 .column(c)?

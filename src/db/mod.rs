@@ -4,6 +4,7 @@
 pub mod assessors;
 pub mod audit;
 pub mod catalog;
+pub mod demo_history;
 pub mod periods;
 pub mod uploads;
 pub mod export;

@@ -6,6 +6,7 @@
 //! Duplicates are decided by the database's unique index (ON CONFLICT DO
 //! NOTHING), which holds under any race and across instances.
 
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -24,6 +25,8 @@ use crate::domain::period::Period;
 const MAX_BATCH: usize = 256;
 /// Answers per multi-row INSERT (4 bind parameters each; well under SQLite's limit).
 const ANSWER_CHUNK: usize = 2000;
+/// Responses per multi-row INSERT (11 bind parameters each).
+const RESPONSE_CHUNK: usize = 1000;
 
 /// Who produced a response.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -135,7 +138,9 @@ async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Job>) {
     }
 }
 
-/// Writes responses in one transaction; all or nothing.
+/// Writes responses in one transaction; all or nothing. Responses go in one
+/// multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING` per chunk, answers in
+/// another, so a batch costs a handful of statements whatever its size.
 pub async fn write_batch(
     db: &DatabaseConnection,
     batch: &[&NewResponse],
@@ -144,29 +149,67 @@ pub async fn write_batch(
         .begin()
         .await
         .context("Failed to begin the submission transaction")?;
-    let mut frozen = std::collections::HashMap::new();
+    let mut frozen = HashMap::new();
     for r in batch {
         if !frozen.contains_key(&r.period) {
             frozen.insert(r.period, period_frozen_for_write(&txn, r.period).await?);
         }
     }
-    let mut outcomes = Vec::with_capacity(batch.len());
-    let mut answers = Vec::new();
-    for r in batch {
+    let mut outcomes: Vec<Option<WriteOutcome>> = vec![None; batch.len()];
+    let mut keys_in_batch = HashSet::new();
+    let mut to_insert = Vec::with_capacity(batch.len());
+    for (i, r) in batch.iter().enumerate() {
         if frozen.get(&r.period).copied().unwrap_or(false) {
-            outcomes.push(WriteOutcome::PeriodClosed);
-            continue;
+            outcomes[i] = Some(WriteOutcome::PeriodClosed);
+        } else if !keys_in_batch.insert(respondent_key(r)) {
+            // The same respondent twice in one batch: the first one counts.
+            outcomes[i] = Some(WriteOutcome::Duplicate);
+        } else if r.ticket_hash.is_some() && !consume_ticket(&txn, r).await? {
+            outcomes[i] = Some(WriteOutcome::TicketRefused);
+        } else {
+            to_insert.push(i);
         }
-        let outcome = insert_one(&txn, r).await?;
-        if let WriteOutcome::Stored(id) = outcome {
-            answers.extend(r.answers.iter().map(|a| answer::ActiveModel {
-                response_id: Set(id),
-                item_code: Set(a.item_code.clone()),
-                dimension_code: Set(a.dimension_code.clone()),
-                rating: Set(a.rating),
-            }));
+    }
+
+    let mut stored: HashMap<(i32, String, String), i64> = HashMap::with_capacity(to_insert.len());
+    for chunk in to_insert.chunks(RESPONSE_CHUNK) {
+        let rows = chunk.iter().map(|&i| response_row(batch[i]));
+        let inserted = response::Entity::insert_many(rows)
+            .on_conflict_do_nothing_on([
+                response::Column::InstitutionId,
+                response::Column::Period,
+                response::Column::RespondentHash,
+            ])
+            .exec_with_returning_many(&txn)
+            .await
+            .context("Failed to insert responses")?;
+        if let TryInsertResult::Inserted(models) = inserted {
+            stored.extend(
+                models
+                    .into_iter()
+                    .map(|m| ((m.institution_id, m.period, m.respondent_hash), m.id)),
+            );
         }
-        outcomes.push(outcome);
+    }
+
+    let mut answers = Vec::new();
+    for &i in &to_insert {
+        let r = batch[i];
+        let (institution_id, period, hash) = respondent_key(r);
+        let outcome = match stored.get(&(institution_id, period.to_string(), hash.to_owned())) {
+            Some(&id) => {
+                answers.extend(r.answers.iter().map(|a| answer::ActiveModel {
+                    response_id: Set(id),
+                    item_code: Set(a.item_code.clone()),
+                    dimension_code: Set(a.dimension_code.clone()),
+                    rating: Set(a.rating),
+                }));
+                WriteOutcome::Stored(id)
+            }
+            // Not returned: the unique index already held this respondent.
+            None => WriteOutcome::Duplicate,
+        };
+        outcomes[i] = Some(outcome);
     }
     while !answers.is_empty() {
         let rest = answers.split_off(answers.len().min(ANSWER_CHUNK));
@@ -178,7 +221,15 @@ pub async fn write_batch(
     txn.commit()
         .await
         .context("Failed to commit the submission transaction")?;
-    Ok(outcomes)
+    Ok(outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or(WriteOutcome::Duplicate))
+        .collect())
+}
+
+/// What the unique index on responses is over.
+fn respondent_key(r: &NewResponse) -> (i32, Period, &str) {
+    (r.institution_id, r.period, r.respondent_hash.as_str())
 }
 
 /// The period's frozen flag, read so that publishing cannot slip between
@@ -212,22 +263,26 @@ async fn period_frozen_for_write(
     Ok(row.is_some_and(|r| r.frozen))
 }
 
-async fn insert_one(txn: &impl ConnectionTrait, r: &NewResponse) -> anyhow::Result<WriteOutcome> {
-    if let Some(hash) = &r.ticket_hash {
-        let consumed = ticket::Entity::update_many()
-            .col_expr(ticket::Column::UsedAt, Expr::value(r.submitted_at))
-            .filter(ticket::Column::CodeHash.eq(hash.as_str()))
-            .filter(ticket::Column::InstitutionId.eq(r.institution_id))
-            .filter(ticket::Column::UsedAt.is_null())
-            .filter(ticket::Column::ExpiresAt.gt(r.submitted_at))
-            .exec(txn)
-            .await
-            .context("Failed to consume a ticket")?;
-        if consumed.rows_affected != 1 {
-            return Ok(WriteOutcome::TicketRefused);
-        }
-    }
-    let row = response::ActiveModel {
+/// Marks the response's ticket used; false when it is unknown, expired,
+/// used already or of another institution.
+async fn consume_ticket(txn: &impl ConnectionTrait, r: &NewResponse) -> anyhow::Result<bool> {
+    let Some(hash) = &r.ticket_hash else {
+        return Ok(true);
+    };
+    let consumed = ticket::Entity::update_many()
+        .col_expr(ticket::Column::UsedAt, Expr::value(r.submitted_at))
+        .filter(ticket::Column::CodeHash.eq(hash.as_str()))
+        .filter(ticket::Column::InstitutionId.eq(r.institution_id))
+        .filter(ticket::Column::UsedAt.is_null())
+        .filter(ticket::Column::ExpiresAt.gt(r.submitted_at))
+        .exec(txn)
+        .await
+        .context("Failed to consume a ticket")?;
+    Ok(consumed.rows_affected == 1)
+}
+
+fn response_row(r: &NewResponse) -> response::ActiveModel {
+    response::ActiveModel {
         institution_id: Set(r.institution_id),
         questionnaire_id: Set(r.questionnaire_id),
         source: Set(r.source.as_str().to_owned()),
@@ -239,18 +294,5 @@ async fn insert_one(txn: &impl ConnectionTrait, r: &NewResponse) -> anyhow::Resu
         comment: Set(r.comment.clone()),
         voided: Set(false),
         ..Default::default()
-    };
-    let inserted = response::Entity::insert(row)
-        .on_conflict_do_nothing_on([
-            response::Column::InstitutionId,
-            response::Column::Period,
-            response::Column::RespondentHash,
-        ])
-        .exec(txn)
-        .await
-        .context("Failed to insert a response")?;
-    Ok(match inserted {
-        TryInsertResult::Inserted(res) => WriteOutcome::Stored(res.last_insert_id),
-        TryInsertResult::Conflicted | TryInsertResult::Empty => WriteOutcome::Duplicate,
-    })
+    }
 }
