@@ -298,8 +298,14 @@ fn institutions() -> Vec<(String, Vec<&'static str>)> {
 }
 
 fn ip_for(n: usize) -> String {
-    // Spread clients over 10.0.0.0/8: distinct addresses and /24s.
-    format!("10.{}.{}.{}", (n >> 16) & 255, (n >> 8) & 255, n & 255 | 1)
+    // Spread clients over 10.0.0.0/8 so that consecutive clients fall in
+    // different /24s, as real visitors do: distinct addresses and subnets.
+    format!(
+        "10.{}.{}.{}",
+        n % 250 + 1,
+        (n / 250) % 250 + 1,
+        (n / 62_500) % 250 + 1
+    )
 }
 
 async fn fetch_form(

@@ -14,6 +14,12 @@ use analysis::{Format, Inputs, Model, run, synth, write_outputs, write_table};
 
 type BoxError = Box<dyn std::error::Error>;
 
+// polars allocates and frees many large, short-lived buffers; glibc malloc
+// keeps much of that freed memory (and page-faults on every fresh large
+// allocation), mimalloc returns and reuses it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> Result<(), BoxError> {
     let args: Vec<String> = std::env::args().collect();
     let value = |flag: &str| {

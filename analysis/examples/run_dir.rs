@@ -26,6 +26,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &dir.join("answers.parquet"),
     )?;
     let out = run(inputs, &model)?;
-    eprintln!("run: {:.3} s, {} institution rows", t.elapsed().as_secs_f64(), out.institution_indicators.height());
+    eprintln!(
+        "run: {:.3} s, {} institution rows",
+        t.elapsed().as_secs_f64(),
+        out.institution_indicators.height()
+    );
     Ok(())
 }

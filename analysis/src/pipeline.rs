@@ -25,6 +25,7 @@ pub fn run(inputs: Inputs, model: &Model) -> Result<Outputs, AnalysisError> {
     validate::institutions(&institutions, model)?;
     clock.lap("institutions");
     let (institutions, n_categories) = with_category_index(&institutions)?;
+    let n_institutions = institutions.height();
 
     let responses_lf = normalise(RESPONSES, responses, RESPONSE_COLUMNS)?;
     let responses = responses_lf
@@ -46,7 +47,7 @@ pub fn run(inputs: Inputs, model: &Model) -> Result<Outputs, AnalysisError> {
     let responses = responses.with_row_index(RID.into(), None)?;
 
     let answers_lf = normalise(ANSWERS, answers, ANSWER_COLUMNS)?;
-    let items = validate::items(&stages::item_pairs(answers_lf.clone()).collect()?)?;
+    let items = validate::items(&stages::item_pairs(answers_lf.clone())?)?;
     clock.lap("items");
     let compact = stages::compact_answers(
         answers_lf.clone(),
@@ -74,15 +75,17 @@ pub fn run(inputs: Inputs, model: &Model) -> Result<Outputs, AnalysisError> {
         model,
         &items.dims,
         n_categories,
+        n_institutions,
         items.n_items,
     )
     .collect()?;
-    let alpha = stages::cronbach_alpha(&classified, &compact, items.n_items)?;
     clock.lap("classify");
+    let alpha = stages::cronbach_alpha(&classified, &compact, items.n_items)?;
     drop(compact);
-    clock.lap("alpha (lazy)");
+    clock.lap("alpha item sums");
     let stats =
         stages::institution_source_stats(classified.clone().lazy(), items.dims.len()).collect()?;
+    clock.lap("institution statistics");
     let dimension_indicators =
         stages::dimension_indicators(stats.clone().lazy(), &items.dims, model)?.collect()?;
     let institution_indicators = stages::institution_indicators(
@@ -94,8 +97,9 @@ pub fn run(inputs: Inputs, model: &Model) -> Result<Outputs, AnalysisError> {
     .collect()?;
     let group_indicators =
         stages::group_indicators(institution_indicators.clone().lazy())?.collect()?;
-    let survey_quality = stages::survey_quality(classified.lazy(), alpha).collect()?;
     clock.lap("indicators");
+    let survey_quality = stages::survey_quality(classified.lazy(), alpha).collect()?;
+    clock.lap("survey quality");
     Ok(Outputs {
         institution_indicators,
         dimension_indicators,
@@ -124,6 +128,7 @@ fn with_category_index(institutions: &DataFrame) -> PolarsResult<(DataFrame, usi
             [col(CATEGORY_CODE)],
             JoinArgs::new(JoinType::Left),
         )
+        .with_row_index(IIDX, None)
         .collect()?;
     Ok((df, n))
 }

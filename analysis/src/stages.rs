@@ -18,7 +18,7 @@ pub(crate) mod internal {
     pub const BAD: &str = "__bad";
     pub const RUN_START: &str = "__run_start";
     pub const RUN: &str = "__run";
-    /// `__rid << 32 | __item`: one integer per (response, item).
+    /// A packed integer group key (see [`super::cronbach_alpha`]).
     pub const KEY: &str = "__key";
     pub const SHOWN: &str = "__shown";
     pub const ANSWERED: &str = "__answered";
@@ -35,6 +35,10 @@ pub(crate) mod internal {
     pub const PIDX: &str = "__pidx";
     pub const CIDX: &str = "__cidx";
     pub const PCID: &str = "__pcid";
+    /// Row of the institution in the institutions table.
+    pub const IIDX: &str = "__iidx";
+    /// `__pidx * n_institutions + __iidx`: one integer per (period, institution).
+    pub const PIID: &str = "__piid";
     pub const PREV: &str = "__prev";
     pub const ALPHA_KEY: &str = "__alpha_key";
     pub const ROW: &str = "__row";
@@ -84,19 +88,40 @@ pub(crate) fn non_empty(column: &str) -> Expr {
         .and(col(column).str().len_bytes().gt(lit(0)))
 }
 
-/// Distinct (item_code, dimension_code) pairs, sorted.
-pub(crate) fn item_pairs(answers: LazyFrame) -> LazyFrame {
-    answers
+/// Distinct (item_code, dimension_code) pairs with both codes non-empty,
+/// sorted.
+///
+/// Reads only the two code columns and collects the distinct pairs in one
+/// pass over the rows with a small hash set: a `unique` on two string columns
+/// row-encodes every answer row (gigabytes at tens of millions of rows),
+/// while there are only a few dozen distinct pairs.
+pub(crate) fn item_pairs(answers: LazyFrame) -> PolarsResult<DataFrame> {
+    let df = answers
         .select([col(ITEM_CODE), col(DIMENSION_CODE)])
-        .filter(non_empty(ITEM_CODE).and(non_empty(DIMENSION_CODE)))
-        .unique(None, UniqueKeepStrategy::Any)
-        .sort([ITEM_CODE, DIMENSION_CODE], SortMultipleOptions::default())
+        .collect()?;
+    let items = df.column(ITEM_CODE)?.str()?;
+    let dims = df.column(DIMENSION_CODE)?.str()?;
+    let mut pairs: PlHashSet<(&str, &str)> = PlHashSet::new();
+    for (item, dim) in items.iter().zip(dims.iter()) {
+        if let (Some(item), Some(dim)) = (item, dim)
+            && !item.is_empty()
+            && !dim.is_empty()
+        {
+            pairs.insert((item, dim));
+        }
+    }
+    let mut pairs: Vec<(&str, &str)> = pairs.into_iter().collect();
+    pairs.sort_unstable();
+    df!(
+        ITEM_CODE => pairs.iter().map(|p| p.0).collect::<Vec<_>>(),
+        DIMENSION_CODE => pairs.iter().map(|p| p.1).collect::<Vec<_>>(),
+    )
 }
 
 /// Answers reduced to integer keys: `__rid`, `__item`, `__dim`, the rating as
-/// i32, `__bad` for rows that break a row-level rule (empty code, rating not an
-/// integer or out of range) and `__key` (see [`internal::KEY`]). `__rid` is
-/// null for unknown responses. Keeps the order of `answers`.
+/// i32 and `__bad` for rows that break a row-level rule (empty code, rating
+/// not an integer or out of range). `__rid` is null for unknown responses.
+/// Keeps the order of `answers`.
 ///
 /// Answers usually come in runs of rows of one response, so each run's
 /// `response_id` is looked up once, not each row (correct for any order).
@@ -121,36 +146,35 @@ pub(crate) fn compact_answers(
     let run_start = col(RESPONSE_ID)
         .neq(col(RESPONSE_ID).shift(lit(1)))
         .fill_null(lit(true));
-    let codes: Vec<String> = items
-        .column(ITEM_CODE)?
-        .str()?
-        .iter()
-        .map(|c| c.unwrap_or_default().to_owned())
-        .collect();
-    let answers = answers.with_columns([bad_row.alias(BAD), run_start.alias(RUN_START)]);
-    // A few items: compare codes in place (a join would copy the big table).
-    let answers = if codes.len() <= MAX_ITEMS_BY_COMPARISON {
-        answers.with_column(item_index(&codes).alias(ITEM))
-    } else {
-        answers.join(
-            items.clone().lazy().select([col(ITEM_CODE), col(ITEM)]),
-            [col(ITEM_CODE)],
-            [col(ITEM_CODE)],
-            left_join_keeping_order(),
-        )
-    };
     let rows = answers
+        .with_columns([bad_row.alias(BAD), run_start.alias(RUN_START)])
         .select([
             col(RESPONSE_ID),
             col(RUN_START),
             (col(RUN_START).cast(DataType::UInt32).cum_sum(false) - lit(1u32))
                 .cast(IDX_DTYPE)
                 .alias(RUN),
-            col(ITEM),
+            col(ITEM_CODE),
             rating.cast(DataType::Int32),
             col(BAD),
         ])
         .collect()?;
+    // Item codes to `__item` in one pass with a small hash map: cheaper than
+    // a join (which copies the big table) or a chain of comparisons.
+    let item_index: PlHashMap<&str, IdxSize> = items
+        .column(ITEM_CODE)?
+        .str()?
+        .iter()
+        .zip(items.column(ITEM)?.idx()?.iter())
+        .filter_map(|(code, i)| Some((code?, i?)))
+        .collect();
+    let item: IdxCa = rows
+        .column(ITEM_CODE)?
+        .str()?
+        .iter()
+        .map(|code| code.and_then(|c| item_index.get(c).copied()))
+        .collect();
+    let item = item.with_name(ITEM.into()).into_column();
     let runs = rows
         .clone()
         .lazy()
@@ -165,36 +189,13 @@ pub(crate) fn compact_answers(
         .select([col(RID)])
         .collect()?;
     let rid = runs.column(RID)?.take(rows.column(RUN)?.idx()?)?;
-    let item = rows.column(ITEM)?.cast(&IDX_DTYPE)?;
     let dim = items.column(DIM)?.take(item.idx()?)?;
     let mut columns = vec![rid, item, dim];
     for c in [RATING, BAD] {
         columns.push(rows.column(c)?.clone());
     }
     drop(rows);
-    DataFrame::new(columns[0].len(), columns)?
-        .lazy()
-        .with_column(
-            (col(RID).cast(DataType::UInt64) * lit(1u64 << 32) + col(ITEM).cast(DataType::UInt64))
-                .alias(KEY),
-        )
-        .collect()
-}
-
-/// Up to this many items, item codes are mapped by comparison, not a join.
-const MAX_ITEMS_BY_COMPARISON: usize = 64;
-
-/// Index of `item_code` in the sorted `codes` (null when absent).
-fn item_index(codes: &[String]) -> Expr {
-    codes
-        .iter()
-        .enumerate()
-        .rev()
-        .fold(lit(NULL).cast(IDX_DTYPE), |rest, (i, code)| {
-            when(col(ITEM_CODE).eq(lit(code.clone())))
-                .then(lit(i as IdxSize))
-                .otherwise(rest)
-        })
+    DataFrame::new(columns[0].len(), columns)
 }
 
 /// Sorts the compact answers by response unless they already are (answers
@@ -219,93 +220,71 @@ pub(crate) fn sort_by_response(compact: DataFrame) -> PolarsResult<DataFrame> {
 }
 
 /// Per response: items shown and answered, rating sum and sum of squares,
-/// and per dimension the answered count and rating sum.
+/// and per dimension the answered count and rating sum (all i64), one row per
+/// run of answers of one response.
 ///
-/// `answers` must be grouped by `__rid` (see [`sort_by_response`]). Group sums
-/// are differences of running sums at each group's last row: a few passes
-/// over a column instead of one aggregation per group. A count and a rating
-/// sum share one column (`count << 32 + sum`), and the running sums are
-/// computed two columns at a time to bound memory.
+/// `answers` must be grouped by `__rid` (see [`sort_by_response`]). One
+/// sequential pass over the three integer columns: a polars group-by or
+/// running sums would materialise several full-length temporaries per
+/// aggregate, this needs only the (response-sized) output.
 pub(crate) fn response_aggregates(answers: &DataFrame, n_dims: usize) -> PolarsResult<DataFrame> {
-    const PACK: i64 = 1 << 32;
-    let rating = || col(RATING).cast(DataType::Int64);
-    let answered = || col(RATING).is_not_null();
-    let packed = |cond: Expr| when(cond).then(rating() + lit(PACK)).otherwise(lit(0i64));
-    // (packed column, count name, sum name); a `None` count is a plain sum.
-    let mut sums: Vec<(String, Expr, Option<String>, String)> = vec![
-        (
-            "__p".into(),
-            packed(answered()),
-            Some(ANSWERED.into()),
-            RATING_SUM.into(),
-        ),
-        (
-            "__p_sq".into(),
-            (rating() * rating()).fill_null(lit(0i64)),
-            None,
-            RATING_SQ_SUM.into(),
-        ),
-    ];
-    for d in 0..n_dims {
-        sums.push((
-            format!("__p{d}"),
-            packed(col(DIM).eq(lit(d as IdxSize)).and(answered())),
-            Some(answered_in(d)),
-            rating_sum_in(d),
-        ));
-    }
-    let is_last = col(RID)
-        .neq(col(RID).shift(lit(-1)))
-        .fill_null(lit(true));
-    let answers = answers
-        .clone()
-        .lazy()
-        .with_column(is_last.alias("__last"))
-        .collect()?;
-    let ends = answers
-        .clone()
-        .lazy()
-        .with_row_index("__end", None)
-        .filter(col("__last"))
-        .select([col(RID), col("__end").cast(DataType::Int64)])
-        .collect()?;
-    let mut columns = ends.columns().to_vec();
-    for batch in sums.chunks(2) {
-        let part = answers
-            .clone()
-            .lazy()
-            .select(
-                batch
-                    .iter()
-                    .map(|(name, x, _, _)| {
-                        x.clone()
-                            .cum_sum(false)
-                            .filter(col("__last"))
-                            .alias(name.as_str())
-                    })
-                    .collect::<Vec<_>>(),
-            )
-            .collect()?;
-        columns.extend(part.columns().iter().cloned());
-    }
-    let diff = |name: &str| col(name) - col(name).shift(lit(1)).fill_null(lit(0i64));
-    let mut unpacked = vec![
-        col(RID),
-        (col("__end") - col("__end").shift(lit(1)).fill_null(lit(-1i64))).alias(SHOWN),
-    ];
-    for (name, _, count, sum) in &sums {
-        match count {
-            Some(count) => {
-                unpacked.push((diff(name) / lit(PACK)).alias(count.as_str()));
-                unpacked.push((diff(name) % lit(PACK)).alias(sum.as_str()));
+    let rid = answers.column(RID)?.cast(&IDX_DTYPE)?;
+    let dim = answers.column(DIM)?.cast(&IDX_DTYPE)?;
+    let rating = answers.column(RATING)?.cast(&DataType::Int32)?;
+    let (rid, dim, rating) = (rid.idx()?, dim.idx()?, rating.i32()?);
+    let mut rids: Vec<Option<IdxSize>> = Vec::new();
+    let mut shown: Vec<i64> = Vec::new();
+    let mut answered: Vec<i64> = Vec::new();
+    let mut sum: Vec<i64> = Vec::new();
+    let mut sq_sum: Vec<i64> = Vec::new();
+    let mut dim_answered: Vec<Vec<i64>> = vec![Vec::new(); n_dims];
+    let mut dim_sum: Vec<Vec<i64>> = vec![Vec::new(); n_dims];
+    let mut ascending = true;
+    for ((r, d), x) in rid.iter().zip(dim.iter()).zip(rating.iter()) {
+        if rids.last() != Some(&r) {
+            if let (Some(Some(last)), Some(r)) = (rids.last(), r) {
+                ascending &= *last < r;
             }
-            None => unpacked.push(diff(name).alias(sum.as_str())),
+            rids.push(r);
+            shown.push(0);
+            answered.push(0);
+            sum.push(0);
+            sq_sum.push(0);
+            for (counts, sums) in dim_answered.iter_mut().zip(dim_sum.iter_mut()) {
+                counts.push(0);
+                sums.push(0);
+            }
+        }
+        let i = rids.len() - 1;
+        shown[i] += 1;
+        if let Some(x) = x {
+            let x = i64::from(x);
+            answered[i] += 1;
+            sum[i] += x;
+            sq_sum[i] += x * x;
+            if let Some(d) = d.map(|d| d as usize).filter(|d| *d < n_dims) {
+                dim_answered[d][i] += 1;
+                dim_sum[d][i] += x;
+            }
         }
     }
-    DataFrame::new(columns[0].len(), columns)?
-        .lazy()
-        .select(unpacked)
-        .collect()
+    let height = rids.len();
+    let mut rid_column = Column::new(RID.into(), rids);
+    if ascending && rid_column.null_count() == 0 {
+        rid_column.set_sorted_flag(polars::series::IsSorted::Ascending);
+    }
+    let mut columns = vec![
+        rid_column,
+        Column::new(SHOWN.into(), shown),
+        Column::new(ANSWERED.into(), answered),
+        Column::new(RATING_SUM.into(), sum),
+        Column::new(RATING_SQ_SUM.into(), sq_sum),
+    ];
+    for (d, (counts, sums)) in dim_answered.into_iter().zip(dim_sum).enumerate() {
+        columns.push(Column::new(answered_in(d).into(), counts));
+        columns.push(Column::new(rating_sum_in(d).into(), sums));
+    }
+    DataFrame::new(height, columns)
 }
 
 /// Response level: joins the answer aggregates, the institution and the
@@ -320,6 +299,7 @@ pub(crate) fn classify_responses(
     model: &Model,
     dims: &[String],
     n_categories: usize,
+    n_institutions: usize,
     n_items: usize,
 ) -> LazyFrame {
     let mut scores = Vec::with_capacity(dims.len());
@@ -340,6 +320,8 @@ pub(crate) fn classify_responses(
     }
     let pcid = col(PIDX).cast(DataType::UInt64) * lit(n_categories as u64)
         + col(CIDX).cast(DataType::UInt64);
+    let piid = col(PIDX).cast(DataType::UInt64) * lit(n_institutions as u64)
+        + col(IIDX).cast(DataType::UInt64);
     let alpha_key = when(col(VALID))
         .then(col(PCID) * lit(n_items as u64 + 1) + col(ANSWERED).cast(DataType::UInt64))
         .otherwise(lit(NULL).cast(DataType::UInt64));
@@ -349,6 +331,7 @@ pub(crate) fn classify_responses(
         col(CATEGORY_CODE),
         col(DISTRICT_CODE),
         col(PCID),
+        col(PIID),
         col(IS_CITIZEN),
         col(VOIDED),
         col(INCOMPLETE),
@@ -376,6 +359,7 @@ pub(crate) fn classify_responses(
                 col(CATEGORY_CODE),
                 col(DISTRICT_CODE),
                 col(CIDX),
+                col(IIDX),
             ]),
             [col(INSTITUTION_CODE)],
             [col(INSTITUTION_CODE)],
@@ -394,6 +378,7 @@ pub(crate) fn classify_responses(
             col(RATING_SQ_SUM).fill_null(lit(0)),
             col(SOURCE).eq(lit(CITIZEN)).alias(IS_CITIZEN),
             pcid.alias(PCID),
+            piid.alias(PIID),
         ])
         .with_columns(dim_cols)
         .with_columns([
@@ -419,8 +404,13 @@ pub(crate) fn classify_responses(
                 .alias(VALID),
         )
         .with_columns([
-            is_straightliner(col(VALID), col(ANSWERED), col(RATING_SUM), col(RATING_SQ_SUM))
-                .alias(STRAIGHT),
+            is_straightliner(
+                col(VALID),
+                col(ANSWERED),
+                col(RATING_SUM),
+                col(RATING_SQ_SUM),
+            )
+            .alias(STRAIGHT),
             alpha_key.alias(ALPHA_KEY),
         ])
         .select(keep)
@@ -430,52 +420,70 @@ pub(crate) fn classify_responses(
 /// source, n / mean / sd / se / satisfied and poor shares of `S`, and per
 /// dimension n / mean / sd / se of `D[d]`.
 pub(crate) fn institution_source_stats(responses: LazyFrame, n_dims: usize) -> LazyFrame {
-    let mut aggs = vec![
+    let live = responses.filter(col(VOIDED).not());
+    // One integer key per (period, institution): cheaper than two strings.
+    let mut out = live.clone().group_by([col(PIID)]).agg([
+        col(PERIOD).first().alias(PERIOD),
+        col(INSTITUTION_CODE).first().alias(INSTITUTION_CODE),
         col(CATEGORY_CODE).first().alias(CATEGORY_CODE),
         col(DISTRICT_CODE).first().alias(DISTRICT_CODE),
         col(INCOMPLETE).or(col(SPEEDER)).sum().alias(N_EXCLUDED),
-    ];
+    ]);
+    let mut counts = Vec::new();
     let mut ses = Vec::new();
+    // Per source, plain aggregations over its valid responses (cheaper than
+    // masking every statistic with a full-length `when`), joined back.
     for (_, src) in SOURCES {
         let is_src = if src == "c" {
             col(IS_CITIZEN)
         } else {
             col(IS_CITIZEN).not()
         };
-        let m = col(VALID).and(is_src);
-        let of = |x: Expr| when(m.clone()).then(x).otherwise(null_f64());
-        aggs.push(m.clone().sum().alias(stat("n", src, None)));
-        aggs.push(of(col(SCORE_S)).mean().alias(stat("mean", src, None)));
-        aggs.push(of(col(SCORE_S)).std(1).alias(stat("sd", src, None)));
-        aggs.push(
-            of(col(SAT).cast(DataType::Float64))
+        let mut aggs = vec![
+            len().alias(stat("n", src, None)),
+            col(SCORE_S).mean().alias(stat("mean", src, None)),
+            col(SCORE_S).std(1).alias(stat("sd", src, None)),
+            col(SAT)
+                .cast(DataType::Float64)
                 .mean()
                 .alias(stat("sat", src, None)),
-        );
-        aggs.push(
-            of(col(POOR).cast(DataType::Float64))
+            col(POOR)
+                .cast(DataType::Float64)
                 .mean()
                 .alias(stat("poor", src, None)),
-        );
+        ];
+        counts.push(col(stat("n", src, None)).fill_null(lit(0)));
         ses.push(
             standard_error(col(stat("sd", src, None)), col(stat("n", src, None)))
                 .alias(stat("se", src, None)),
         );
         for d in 0..n_dims {
-            let x = of(col(dim_score(d)));
+            let x = col(dim_score(d));
             aggs.push(x.clone().count().alias(stat("n", src, Some(d))));
             aggs.push(x.clone().mean().alias(stat("mean", src, Some(d))));
             aggs.push(x.std(1).alias(stat("sd", src, Some(d))));
+            counts.push(col(stat("n", src, Some(d))).fill_null(lit(0)));
             ses.push(
                 standard_error(col(stat("sd", src, Some(d))), col(stat("n", src, Some(d))))
                     .alias(stat("se", src, Some(d))),
             );
         }
+        let per_source = live
+            .clone()
+            .filter(col(VALID).and(is_src))
+            .group_by([col(PIID)])
+            .agg(aggs);
+        out = out.join(
+            per_source,
+            [col(PIID)],
+            [col(PIID)],
+            JoinArgs::new(JoinType::Left),
+        );
     }
-    responses
-        .filter(col(VOIDED).not())
-        .group_by([col(PERIOD), col(INSTITUTION_CODE)])
-        .agg(aggs)
+    // A fixed row order, so that the category means (shrinkage) add up in the
+    // same order on every run.
+    out.sort([PIID], SortMultipleOptions::default())
+        .with_columns(counts)
         .with_columns(ses)
 }
 
@@ -768,46 +776,57 @@ pub(crate) fn cronbach_alpha(
     n_items: usize,
 ) -> PolarsResult<LazyFrame> {
     let base = n_items as u64 + 1;
-    // The response's alpha key (null unless valid) for every answer row.
-    let key = responses
-        .column(ALPHA_KEY)?
-        .take(answers.column(RID)?.idx()?)?;
-    let long = DataFrame::new(
-        answers.height(),
-        vec![
-            key,
-            answers.column(ITEM)?.clone(),
-            answers.column(RATING)?.clone(),
-        ],
-    )?;
-    let r = || col(RATING).cast(DataType::Int64);
     // One integer key per (period-category, answered count, item).
     let n = n_items.max(1) as u64;
-    let items = long
-        .lazy()
-        .filter(col(ALPHA_KEY).is_not_null().and(col(RATING).is_not_null()))
-        .with_column((col(ALPHA_KEY) * lit(n) + col(ITEM).cast(DataType::UInt64)).alias(KEY))
-        .group_by([col(KEY)])
-        .agg([
-            len().cast(DataType::Int64).alias("__n"),
-            r().sum().alias("__s1"),
-            (r() * r()).sum().alias("__s2"),
-        ])
-        .with_columns([
-            (col(KEY) / lit(n)).alias(ALPHA_KEY),
-            (col(KEY) % lit(n)).alias(ITEM),
-        ])
-        .with_columns([
-            (col(ALPHA_KEY) / lit(base)).alias(PCID),
-            (col(ALPHA_KEY) % lit(base)).alias("__ans"),
-        ])
-        .with_column(
-            col(ITEM)
-                .n_unique()
-                .over([col(PCID)])?
-                .cast(DataType::UInt64)
-                .alias("__k"),
-        );
+    // Per key: count, sum and sum of squares of the ratings, in one pass over
+    // the answers (a few thousand keys; the response's alpha key is looked up
+    // by `__rid`, null unless the response is valid).
+    let alpha_keys: Vec<Option<u64>> = responses.column(ALPHA_KEY)?.u64()?.iter().collect();
+    let rid = answers.column(RID)?.cast(&IDX_DTYPE)?;
+    let item = answers.column(ITEM)?.cast(&IDX_DTYPE)?;
+    let rating = answers.column(RATING)?.cast(&DataType::Int32)?;
+    let mut sums: PlHashMap<u64, (i64, i64, i64)> = PlHashMap::new();
+    for ((r, i), x) in rid
+        .idx()?
+        .iter()
+        .zip(item.idx()?.iter())
+        .zip(rating.i32()?.iter())
+    {
+        let (Some(r), Some(i), Some(x)) = (r, i, x) else {
+            continue;
+        };
+        let Some(Some(k)) = alpha_keys.get(r as usize) else {
+            continue;
+        };
+        let x = i64::from(x);
+        let s = sums.entry(k * n + u64::from(i)).or_default();
+        *s = (s.0 + 1, s.1 + x, s.2 + x * x);
+    }
+    drop(alpha_keys);
+    let mut sums: Vec<(u64, (i64, i64, i64))> = sums.into_iter().collect();
+    sums.sort_unstable_by_key(|(k, _)| *k);
+    let items = df!(
+        KEY => sums.iter().map(|(k, _)| *k).collect::<Vec<u64>>(),
+        "__n" => sums.iter().map(|(_, s)| s.0).collect::<Vec<i64>>(),
+        "__s1" => sums.iter().map(|(_, s)| s.1).collect::<Vec<i64>>(),
+        "__s2" => sums.iter().map(|(_, s)| s.2).collect::<Vec<i64>>(),
+    )?
+    .lazy()
+    .with_columns([
+        (col(KEY) / lit(n)).alias(ALPHA_KEY),
+        (col(KEY) % lit(n)).alias(ITEM),
+    ])
+    .with_columns([
+        (col(ALPHA_KEY) / lit(base)).alias(PCID),
+        (col(ALPHA_KEY) % lit(base)).alias("__ans"),
+    ])
+    .with_column(
+        col(ITEM)
+            .n_unique()
+            .over([col(PCID)])?
+            .cast(DataType::UInt64)
+            .alias("__k"),
+    );
     let k_per_group = items
         .clone()
         .group_by([col(PCID)])
@@ -876,15 +895,17 @@ pub(crate) fn survey_quality(responses: LazyFrame, alpha: LazyFrame) -> LazyFram
     let count = |e: Expr, name: &str| e.sum().cast(DataType::Int64).alias(name);
     let live = || col(VOIDED).not();
     responses
-        .group_by([col(PERIOD), col(CATEGORY_CODE)])
+        // `__pcid` is one integer per (period, category).
+        .group_by([col(PCID)])
         .agg([
+            col(PERIOD).first(),
+            col(CATEGORY_CODE).first(),
             count(live(), N_RESPONSES),
             count(col(VOIDED), N_VOIDED),
             count(col(INCOMPLETE).and(live()), N_INCOMPLETE),
             count(col(SPEEDER).and(live()), N_SPEEDER),
             count(col(VALID), N_VALID),
             count(col(STRAIGHT), N_STRAIGHTLINER),
-            col(PCID).first(),
         ])
         .filter(col(N_RESPONSES).gt(lit(0)))
         .join(
@@ -946,7 +967,10 @@ mod tests {
         let alpha = out.column(CRONBACH_ALPHA)?.f64()?.get(0);
         // var = 1 and 3, var of totals (3, 4, 8) = 7: 2 * (1 - 4/7).
         let expected = 6.0 / 7.0;
-        assert!(alpha.is_some_and(|a| (a - expected).abs() < 1e-12), "{alpha:?}");
+        assert!(
+            alpha.is_some_and(|a| (a - expected).abs() < 1e-12),
+            "{alpha:?}"
+        );
         Ok(())
     }
 
@@ -963,7 +987,10 @@ mod tests {
         let out = group_indicators(institutions.lazy())?.collect()?;
         assert_eq!(out.height(), 4);
         let codes: Vec<_> = out.column(GROUP_CODE)?.str()?.iter().collect();
-        assert_eq!(codes, [Some("power"), Some("water"), Some("d1"), Some("d2")]);
+        assert_eq!(
+            codes,
+            [Some("power"), Some("water"), Some("d1"), Some("d2")]
+        );
         let n: Vec<_> = out.column(N_INSTITUTIONS)?.i64()?.iter().collect();
         assert_eq!(n, [Some(0), Some(2), Some(1), Some(1)]);
         let mean: Vec<_> = out.column(MEAN_SCORE)?.f64()?.iter().collect();

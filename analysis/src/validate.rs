@@ -466,14 +466,36 @@ pub(crate) fn answer_rows(
 }
 
 /// No two answers of a response may share an `item_code`.
+///
+/// `compact` must be grouped by `__rid` (see
+/// [`crate::stages::sort_by_response`]): one pass remembers, per item, the last
+/// run of rows of one response it was seen in, instead of hashing every
+/// (response, item) pair.
 pub(crate) fn duplicate_answers(compact: &DataFrame, slow: LazyFrame) -> Result<(), AnalysisError> {
-    let distinct = compact
-        .clone()
-        .lazy()
-        .select([col(KEY).n_unique().cast(DataType::UInt64)])
-        .collect()?;
-    if distinct.column(KEY)?.u64()?.get(0) == Some(compact.height() as u64) {
-        return Ok(());
+    let rid = compact.column(RID)?.cast(&IDX_DTYPE)?;
+    let item = compact.column(ITEM)?.cast(&IDX_DTYPE)?;
+    let (rid, item) = (rid.idx()?, item.idx()?);
+    if rid.null_count() == 0 && item.null_count() == 0 {
+        let n_items = item.max().map_or(0, |m| m as usize + 1);
+        let mut last_run = vec![usize::MAX; n_items];
+        let mut run = 0usize;
+        let mut previous = None;
+        let mut duplicate = false;
+        for (r, i) in rid.into_no_null_iter().zip(item.into_no_null_iter()) {
+            if previous != Some(r) {
+                run += 1;
+                previous = Some(r);
+            }
+            let seen = &mut last_run[i as usize];
+            if *seen == run {
+                duplicate = true;
+                break;
+            }
+            *seen = run;
+        }
+        if !duplicate {
+            return Ok(());
+        }
     }
     let checks = [check(
         as_struct(vec![col(RESPONSE_ID), col(ITEM_CODE)]).is_duplicated(),

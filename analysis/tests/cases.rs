@@ -34,14 +34,35 @@ fn f64_at(df: &DataFrame, c: &str) -> Option<f64> {
 fn present_sources_weighing_zero_give_a_row_without_indices() {
     let out = example_with_model(("assessor = 0.4", "assessor = 0"));
     let w3 = row(&out.institution_indicators, "2012-Q1", "W3");
-    assert_eq!(w3.column("n_assessor").unwrap().i64().unwrap().get(0), Some(2));
-    for c in ["index_assessor", "index", "se", "ci_low", "satisfied_rate", "score", "points", "delta_prev"] {
+    assert_eq!(
+        w3.column("n_assessor").unwrap().i64().unwrap().get(0),
+        Some(2)
+    );
+    for c in [
+        "index_assessor",
+        "index",
+        "se",
+        "ci_low",
+        "satisfied_rate",
+        "score",
+        "points",
+        "delta_prev",
+    ] {
         assert_eq!(f64_at(&w3, c), None, "{c}");
     }
     assert_eq!(w3.column("grade").unwrap().str().unwrap().get(0), None);
-    assert_eq!(w3.column("rank_in_category").unwrap().i64().unwrap().get(0), None);
-    assert_eq!(w3.column("low_sample").unwrap().bool().unwrap().get(0), Some(true));
-    assert_eq!(w3.column("rectification").unwrap().bool().unwrap().get(0), Some(false));
+    assert_eq!(
+        w3.column("rank_in_category").unwrap().i64().unwrap().get(0),
+        None
+    );
+    assert_eq!(
+        w3.column("low_sample").unwrap().bool().unwrap().get(0),
+        Some(true)
+    );
+    assert_eq!(
+        w3.column("rectification").unwrap().bool().unwrap().get(0),
+        Some(false)
+    );
     // Its dimension rows stay, without index and se.
     let dims = row(&out.dimension_indicators, "2012-Q1", "W3");
     assert_eq!(dims.height(), 5);
@@ -57,9 +78,15 @@ fn present_sources_weighing_zero_give_a_row_without_indices() {
 fn zero_min_sample_still_flags_rows_without_valid_responses() {
     let out = example_with_model(("min_sample = 5", "min_sample = 0"));
     let h3 = row(&out.institution_indicators, "2012-Q1", "H3");
-    assert_eq!(h3.column("low_sample").unwrap().bool().unwrap().get(0), Some(true));
+    assert_eq!(
+        h3.column("low_sample").unwrap().bool().unwrap().get(0),
+        Some(true)
+    );
     let h1 = row(&out.institution_indicators, "2012-Q1", "H1");
-    assert_eq!(h1.column("low_sample").unwrap().bool().unwrap().get(0), Some(false));
+    assert_eq!(
+        h1.column("low_sample").unwrap().bool().unwrap().get(0),
+        Some(false)
+    );
 }
 
 #[test]

@@ -7,6 +7,7 @@
 //! can be computed; running the pipeline on it reproduces a publication.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use analysis::columns::*;
 use anyhow::Context;
@@ -15,7 +16,10 @@ use polars::prelude::{
     BooleanChunkedBuilder, ChunkedBuilder, CsvWriter, DataFrame, Int64Type, IntoColumn, IntoLazy,
     PrimitiveChunkedBuilder, SerWriter, StringChunkedBuilder,
 };
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 use sha2::{Digest, Sha256};
 
 use crate::domain::period::Period;
@@ -85,14 +89,77 @@ impl PeriodExport {
     }
 }
 
-/// Reads period `period` and the one before it.
+/// Reads period `period` and the one before it. The response id range is
+/// split between [`PARTS`] tasks that read and decode concurrently (on
+/// separate connections and cores), and their tables are stacked in order.
 pub async fn export_period(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     period: Period,
 ) -> anyhow::Result<PeriodExport> {
     let periods = vec![period.previous().to_string(), period.to_string()];
     let (institutions, codes) = institutions(db).await?;
+    let bounds: Option<(Option<i64>, Option<i64>)> = response::Entity::find()
+        .select_only()
+        .column_as(response::Column::Id.min(), "lo")
+        .column_as(response::Column::Id.max(), "hi")
+        .filter(response::Column::Period.is_in(periods.clone()))
+        .into_tuple()
+        .one(db)
+        .await
+        .context("Failed to read the response id range")?;
+    let (lo, hi) = match bounds {
+        Some((Some(lo), Some(hi))) => (lo, hi),
+        _ => (1, 0),
+    };
+    let codes = Arc::new(codes);
+    let step = ((hi - lo + 1).max(0) + PARTS - 1) / PARTS;
+    let mut tasks = Vec::new();
+    for part in 0..PARTS {
+        let (start, end) = (lo + part * step, (lo + (part + 1) * step - 1).min(hi));
+        let (db, periods, codes) = (db.clone(), periods.clone(), codes.clone());
+        tasks.push(tokio::spawn(async move {
+            export_range(&db, &periods, &codes, start, end).await
+        }));
+    }
+    let mut responses: Option<DataFrame> = None;
+    let mut answers: Option<DataFrame> = None;
+    for task in tasks {
+        let (r, a) = task.await.context("An export task failed")??;
+        match (&mut responses, &mut answers) {
+            (Some(all_r), Some(all_a)) => {
+                all_r.vstack_mut(&r).context("Failed to stack responses")?;
+                all_a.vstack_mut(&a).context("Failed to stack answers")?;
+            }
+            _ => {
+                responses = Some(r);
+                answers = Some(a);
+            }
+        }
+    }
+    let (Some(mut responses), Some(mut answers)) = (responses, answers) else {
+        anyhow::bail!("The export produced no tables");
+    };
+    responses.rechunk_mut();
+    answers.rechunk_mut();
+    Ok(PeriodExport {
+        periods,
+        institutions,
+        responses,
+        answers,
+    })
+}
 
+/// Tasks an export is split into.
+const PARTS: i64 = 2;
+
+/// Responses with ids in `start..=end` of the given periods, and their answers.
+async fn export_range(
+    db: &DatabaseConnection,
+    periods: &[String],
+    codes: &HashMap<i32, String>,
+    start: i64,
+    end: i64,
+) -> anyhow::Result<(DataFrame, DataFrame)> {
     let mut r_id = StringChunkedBuilder::new(RESPONSE_ID.into(), 1024);
     let mut r_inst = StringChunkedBuilder::new(INSTITUTION_CODE.into(), 1024);
     let mut r_source = StringChunkedBuilder::new(SOURCE.into(), 1024);
@@ -105,7 +172,7 @@ pub async fn export_period(
     let mut a_rating = PrimitiveChunkedBuilder::<Int64Type>::new(RATING.into(), 8192);
     let (mut n_responses, mut n_answers) = (0usize, 0usize);
 
-    let mut after = 0i64;
+    let mut after = start - 1;
     loop {
         let page: Vec<(i64, i32, String, String, Option<i64>, bool)> = response::Entity::find()
             .select_only()
@@ -117,8 +184,9 @@ pub async fn export_period(
                 response::Column::DurationMs,
                 response::Column::Voided,
             ])
-            .filter(response::Column::Period.is_in(periods.clone()))
+            .filter(response::Column::Period.is_in(periods.to_vec()))
             .filter(response::Column::Id.gt(after))
+            .filter(response::Column::Id.lte(end))
             .order_by_asc(response::Column::Id)
             .limit(PAGE)
             .into_tuple()
@@ -199,12 +267,7 @@ pub async fn export_period(
         ],
     )
     .context("Failed to assemble the answers table")?;
-    Ok(PeriodExport {
-        periods,
-        institutions,
-        responses,
-        answers,
-    })
+    Ok((responses, answers))
 }
 
 /// Every institution with its category and district codes, and the map from

@@ -7,6 +7,7 @@
 //! NOTHING), which holds under any race and across instances.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -25,6 +26,8 @@ use crate::domain::period::Period;
 const MAX_BATCH: usize = 256;
 /// Answers per multi-row INSERT (4 bind parameters each; well under SQLite's limit).
 const ANSWER_CHUNK: usize = 2000;
+/// Concurrent writer tasks on PostgreSQL.
+const POSTGRES_WRITERS: usize = 4;
 /// Responses per multi-row INSERT (11 bind parameters each).
 const RESPONSE_CHUNK: usize = 1000;
 
@@ -97,10 +100,20 @@ pub struct SubmissionWriter {
 }
 
 impl SubmissionWriter {
-    /// Starts the writer task on the current runtime.
+    /// Starts the writer tasks on the current runtime: one for SQLite (a
+    /// single-writer database), several for PostgreSQL, where overlapping
+    /// transactions share the server's group commit instead of each batch
+    /// waiting for the previous one's flush.
     pub fn start(db: DatabaseConnection) -> SubmissionWriter {
         let (jobs, rx) = mpsc::channel(8 * MAX_BATCH);
-        tokio::spawn(run(db, rx));
+        let writers = match db.get_database_backend() {
+            DbBackend::Sqlite => 1,
+            _ => POSTGRES_WRITERS,
+        };
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        for _ in 0..writers {
+            tokio::spawn(run(db.clone(), rx.clone()));
+        }
         SubmissionWriter { jobs }
     }
 
@@ -115,9 +128,11 @@ impl SubmissionWriter {
     }
 }
 
-async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Job>) {
+async fn run(db: DatabaseConnection, rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    // The receiver is held only while collecting a batch, so another writer
+    // collects the next one while this one writes.
+    while rx.lock().await.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let responses: Vec<&NewResponse> = batch.iter().map(|j| &j.response).collect();
         match write_batch(&db, &responses).await {
             Ok(outcomes) => {
@@ -170,6 +185,9 @@ pub async fn write_batch(
             to_insert.push(i);
         }
     }
+    // Rows in key order: concurrent writers then take the unique index's
+    // locks in the same order and cannot deadlock on each other.
+    to_insert.sort_by(|&a, &b| respondent_key(batch[a]).cmp(&respondent_key(batch[b])));
 
     let mut stored: HashMap<(i32, String, String), i64> = HashMap::with_capacity(to_insert.len());
     for chunk in to_insert.chunks(RESPONSE_CHUNK) {

@@ -2,6 +2,7 @@
 //! Integration tests: the real service on a random port, a real database
 //! (SQLite by default, PostgreSQL when `PINGYI_TEST_DATABASE_URL` is set).
 
+mod analysis_cli;
 mod cluster;
 mod crash;
 mod helpers;
