@@ -280,6 +280,8 @@ fn comma_separated<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Err
 }
 
 #[cfg(test)]
+// figment's Jail closures return its (large) error type by design.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 

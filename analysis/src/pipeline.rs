@@ -67,11 +67,10 @@ pub fn run(inputs: Inputs, model: &Model) -> Result<Outputs, AnalysisError> {
     clock.lap("response aggregates");
     validate::dimension_weights(model, &institutions, &items.dims, answers_lf, responses_lf)?;
 
+    let responses = stages::with_institution_and_period(responses, &institutions, &periods)?;
     let classified = stages::classify_responses(
         responses.lazy(),
         aggregates.lazy(),
-        institutions.lazy(),
-        periods.clone().lazy(),
         model,
         &items.dims,
         n_categories,

@@ -180,15 +180,31 @@ pub(crate) fn compact_answers(
         .lazy()
         .filter(col(RUN_START))
         .select([col(RESPONSE_ID)])
-        .join(
-            response_keys,
-            [col(RESPONSE_ID)],
-            [col(RESPONSE_ID)],
-            left_join_keeping_order(),
-        )
-        .select([col(RID)])
         .collect()?;
-    let rid = runs.column(RID)?.take(rows.column(RUN)?.idx()?)?;
+    let keys = response_keys.collect()?;
+    // Answers usually follow the order of the responses: then a walk along
+    // both finds each run's `__rid` without hashing every `response_id`.
+    let in_order = rids_in_order(
+        runs.column(RESPONSE_ID)?.str()?,
+        keys.column(RESPONSE_ID)?.str()?,
+        keys.column(RID)?.idx()?,
+    );
+    let run_rid = match in_order {
+        Some(rids) => Column::new(RID.into(), rids),
+        None => runs
+            .lazy()
+            .join(
+                keys.lazy(),
+                [col(RESPONSE_ID)],
+                [col(RESPONSE_ID)],
+                left_join_keeping_order(),
+            )
+            .select([col(RID)])
+            .collect()?
+            .column(RID)?
+            .clone(),
+    };
+    let rid = run_rid.take(rows.column(RUN)?.idx()?)?;
     let dim = items.column(DIM)?.take(item.idx()?)?;
     let mut columns = vec![rid, item, dim];
     for c in [RATING, BAD] {
@@ -196,6 +212,29 @@ pub(crate) fn compact_answers(
     }
     drop(rows);
     DataFrame::new(columns[0].len(), columns)
+}
+
+/// The `__rid` of each run's `response_id` when the runs appear in the order
+/// of the responses (each found after the previous one); `None` otherwise, or
+/// when a run's `response_id` is null or unknown. Response ids are unique.
+fn rids_in_order(
+    runs: &StringChunked,
+    ids: &StringChunked,
+    rids: &IdxCa,
+) -> Option<Vec<IdxSize>> {
+    let mut keys = ids.iter().zip(rids.iter());
+    let mut out = Vec::with_capacity(runs.len());
+    for run in runs.iter() {
+        let run = run?;
+        loop {
+            let (id, rid) = keys.next()?;
+            if id == Some(run) {
+                out.push(rid?);
+                break;
+            }
+        }
+    }
+    Some(out)
 }
 
 /// Sorts the compact answers by response unless they already are (answers
@@ -287,15 +326,63 @@ pub(crate) fn response_aggregates(answers: &DataFrame, n_dims: usize) -> PolarsR
     DataFrame::new(height, columns)
 }
 
-/// Response level: joins the answer aggregates, the institution and the
-/// period, then classifies (incomplete, speeder, valid, straight-liner) and
+/// Adds to the responses their institution's `__iidx` (its row in
+/// `institutions`), `category_code`, `district_code` and `__cidx`, and the
+/// period's `__pidx` (its row in `periods`): codes are looked up in small hash
+/// maps and the institution's columns gathered, no join on strings.
+pub(crate) fn with_institution_and_period(
+    responses: DataFrame,
+    institutions: &DataFrame,
+    periods: &DataFrame,
+) -> PolarsResult<DataFrame> {
+    fn lookup(
+        codes: &Column,
+        keys: &Column,
+        values: &Column,
+        name: &str,
+    ) -> PolarsResult<Column> {
+        let values = values.cast(&IDX_DTYPE)?;
+        let map: PlHashMap<&str, IdxSize> = keys
+            .str()?
+            .iter()
+            .zip(values.idx()?.iter())
+            .filter_map(|(k, v)| Some((k?, v?)))
+            .collect();
+        let found: IdxCa = codes
+            .str()?
+            .iter()
+            .map(|c| c.and_then(|c| map.get(c).copied()))
+            .collect();
+        Ok(found.with_name(name.into()).into_column())
+    }
+    let iidx = lookup(
+        responses.column(INSTITUTION_CODE)?,
+        institutions.column(INSTITUTION_CODE)?,
+        institutions.column(IIDX)?,
+        IIDX,
+    )?;
+    let pidx = lookup(
+        responses.column(PERIOD)?,
+        periods.column(PERIOD)?,
+        periods.column(PIDX)?,
+        PIDX,
+    )?;
+    let mut columns = Vec::new();
+    for c in [CATEGORY_CODE, DISTRICT_CODE, CIDX] {
+        columns.push(institutions.column(c)?.take(iidx.idx()?)?);
+    }
+    columns.push(iidx);
+    columns.push(pidx);
+    responses.hstack(&columns)
+}
+
+/// Response level: joins the answer aggregates to the responses (with their
+/// institution and period, see [`with_institution_and_period`]), then classifies (incomplete, speeder, valid, straight-liner) and
 /// scores (`D[d]`, `S`, satisfied, poor) each response. Keeps `responses` order.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn classify_responses(
     responses: LazyFrame,
     aggregates: LazyFrame,
-    institutions: LazyFrame,
-    periods: LazyFrame,
     model: &Model,
     dims: &[String],
     n_categories: usize,
@@ -351,24 +438,6 @@ pub(crate) fn classify_responses(
             aggregates,
             [col(RID)],
             [col(RID)],
-            left_join_keeping_order(),
-        )
-        .join(
-            institutions.select([
-                col(INSTITUTION_CODE),
-                col(CATEGORY_CODE),
-                col(DISTRICT_CODE),
-                col(CIDX),
-                col(IIDX),
-            ]),
-            [col(INSTITUTION_CODE)],
-            [col(INSTITUTION_CODE)],
-            left_join_keeping_order(),
-        )
-        .join(
-            periods.select([col(PERIOD), col(PIDX)]),
-            [col(PERIOD)],
-            [col(PERIOD)],
             left_join_keeping_order(),
         )
         .with_columns([

@@ -166,8 +166,8 @@ pub async fn write_batch(
         .context("Failed to begin the submission transaction")?;
     let mut frozen = HashMap::new();
     for r in batch {
-        if !frozen.contains_key(&r.period) {
-            frozen.insert(r.period, period_frozen_for_write(&txn, r.period).await?);
+        if let std::collections::hash_map::Entry::Vacant(entry) = frozen.entry(r.period) {
+            entry.insert(period_frozen_for_write(&txn, r.period).await?);
         }
     }
     let mut outcomes: Vec<Option<WriteOutcome>> = vec![None; batch.len()];

@@ -34,14 +34,15 @@ pub struct Form {
 }
 
 pub fn base_settings() -> Settings {
-    let mut settings = Settings::default();
-    settings.listen = "127.0.0.1:0".parse().unwrap();
-    settings.demo = true;
-    settings.demo_history = false;
-    settings.captcha = CaptchaMode::Off;
-    settings.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
-    settings.secret = Some("test-secret-test-secret-test-secret-0123".into());
-    settings
+    Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        demo: true,
+        demo_history: false,
+        captcha: CaptchaMode::Off,
+        trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()],
+        secret: Some("test-secret-test-secret-test-secret-0123".into()),
+        ..Settings::default()
+    }
 }
 
 pub async fn spawn_app() -> TestApp {

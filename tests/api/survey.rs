@@ -51,7 +51,8 @@ async fn each_invalid_input_gives_422_at_its_field_and_stores_nothing() {
     let app = spawn_app_with(|s| s.rate_limit.submission_burst = 20).await;
     let browser = app.browser("198.51.100.3");
     let form = browser.form(&app, "water-01").await;
-    let cases: Vec<(&str, Box<dyn Fn(&mut Vec<(String, String)>)>, &str)> = vec![
+    type Mutation = Box<dyn Fn(&mut Vec<(String, String)>)>;
+    let cases: Vec<(&str, Mutation, &str)> = vec![
         ("rating out of range", Box::new(|f| set(f, "q_att1", "6")), "请从 1 到 5 级中选择"),
         ("rating not a number", Box::new(|f| set(f, "q_att1", "five")), "请从 1 到 5 级中选择"),
         ("required item missing", Box::new(|f| remove(f, "q_eff1")), "请选择一项"),
