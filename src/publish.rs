@@ -64,11 +64,11 @@ pub async fn publish(
     actor: &str,
 ) -> Result<Published, PublishError> {
     let was_frozen = periods::is_frozen(db, &period).await?;
-    periods::set_frozen(db, &period, true).await?;
+    periods::set_frozen_now(db, &period, true).await?;
     let result = compute_and_store(db, settings, period, actor).await;
     if result.is_err() && !was_frozen {
         // Best effort: the original error is what the caller needs to see.
-        if let Err(e) = periods::set_frozen(db, &period, false).await {
+        if let Err(e) = periods::set_frozen_now(db, &period, false).await {
             tracing::error!(error = ?e, "Failed to reopen a period after a failed publication");
         }
     }

@@ -36,17 +36,21 @@ fn main() -> Result<(), BoxError> {
         .split(',')
         .map(|s| s.trim().parse())
         .collect::<Result<_, _>>()?;
-    println!("| responses | answers | input Parquet MB | wall time (s) | runs | peak RSS (MB) |");
-    println!("|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| responses | answers | input Parquet MB | wall time (s) | runs | peak RSS (MB) | CPU user + sys (s) |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
     for n in sizes {
         let dir = std::env::temp_dir().join(format!("pingyi-bench-{n}"));
         let answers = prepare(n, &dir)?;
         let runs = if n <= 1_000_000 { 3 } else { 1 };
         let mut times = Vec::new();
+        let mut cpu = Vec::new();
         let mut peak_kb = 0u64;
         for _ in 0..runs {
-            let (secs, kb) = child(&dir)?;
+            let (secs, kb, user, sys) = child(&dir)?;
             times.push(secs);
+            cpu.push(format!("{user:.1} + {sys:.1}"));
             peak_kb = peak_kb.max(kb);
         }
         times.sort_by(f64::total_cmp);
@@ -57,13 +61,14 @@ fn main() -> Result<(), BoxError> {
             .sum::<u64>() as f64
             / 1e6;
         println!(
-            "| {n} | {answers} | {size_mb:.0} | {median:.2} (runs: {}) | {runs} | {} |",
+            "| {n} | {answers} | {size_mb:.0} | {median:.2} (runs: {}) | {runs} | {} | {} |",
             times
                 .iter()
                 .map(|t| format!("{t:.2}"))
                 .collect::<Vec<_>>()
                 .join(", "),
-            peak_kb / 1024
+            peak_kb / 1024,
+            cpu.join(", ")
         );
         std::fs::remove_dir_all(&dir)?;
     }
@@ -87,8 +92,9 @@ fn prepare(n: usize, dir: &Path) -> Result<usize, BoxError> {
     Ok(a.height())
 }
 
-/// Runs one measurement in a child process; returns (seconds, VmHWM kB).
-fn child(dir: &Path) -> Result<(f64, u64), BoxError> {
+/// Runs one measurement in a child process; returns (seconds, VmHWM kB,
+/// user and system CPU seconds).
+fn child(dir: &Path) -> Result<(f64, u64, f64, f64), BoxError> {
     let out = Command::new(std::env::current_exe()?)
         .arg("--single")
         .arg(dir)
@@ -101,10 +107,14 @@ fn child(dir: &Path) -> Result<(f64, u64), BoxError> {
     let mut fields = text.split_whitespace();
     let secs = fields.next().ok_or("no time")?.parse()?;
     let kb = fields.next().ok_or("no rss")?.parse()?;
-    Ok((secs, kb))
+    let user = fields.next().ok_or("no user time")?.parse()?;
+    let sys = fields.next().ok_or("no system time")?.parse()?;
+    Ok((secs, kb, user, sys))
 }
 
-/// The measured run: read, compute, write; prints "seconds vmhwm_kb".
+/// The measured run: read, compute, write; prints "seconds vmhwm_kb
+/// user_seconds system_seconds" (CPU time of the whole process, which
+/// includes the few milliseconds of start-up).
 fn single(dir: &Path) -> Result<(), BoxError> {
     let model = Model::from_path(&dir.join("model.toml"))?;
     let out_dir: PathBuf = dir.join("out");
@@ -117,8 +127,27 @@ fn single(dir: &Path) -> Result<(), BoxError> {
     let mut outputs = run(inputs, &model)?;
     write_outputs(&mut outputs, &out_dir, Format::Parquet)?;
     let secs = t.elapsed().as_secs_f64();
-    println!("{secs} {}", vm_hwm_kb());
+    let (user, sys) = cpu_seconds();
+    println!("{secs} {} {user} {sys}", vm_hwm_kb());
     Ok(())
+}
+
+/// User and system CPU seconds of this process (`/proc/self/stat`, in clock
+/// ticks of 1/100 s).
+fn cpu_seconds() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses): state is
+    // field 3, utime 14 and stime 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 100.0
+    };
+    (ticks(11), ticks(12))
 }
 
 fn vm_hwm_kb() -> u64 {

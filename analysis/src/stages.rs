@@ -217,11 +217,7 @@ pub(crate) fn compact_answers(
 /// The `__rid` of each run's `response_id` when the runs appear in the order
 /// of the responses (each found after the previous one); `None` otherwise, or
 /// when a run's `response_id` is null or unknown. Response ids are unique.
-fn rids_in_order(
-    runs: &StringChunked,
-    ids: &StringChunked,
-    rids: &IdxCa,
-) -> Option<Vec<IdxSize>> {
+fn rids_in_order(runs: &StringChunked, ids: &StringChunked, rids: &IdxCa) -> Option<Vec<IdxSize>> {
     let mut keys = ids.iter().zip(rids.iter());
     let mut out = Vec::with_capacity(runs.len());
     for run in runs.iter() {
@@ -335,12 +331,7 @@ pub(crate) fn with_institution_and_period(
     institutions: &DataFrame,
     periods: &DataFrame,
 ) -> PolarsResult<DataFrame> {
-    fn lookup(
-        codes: &Column,
-        keys: &Column,
-        values: &Column,
-        name: &str,
-    ) -> PolarsResult<Column> {
+    fn lookup(codes: &Column, keys: &Column, values: &Column, name: &str) -> PolarsResult<Column> {
         let values = values.cast(&IDX_DTYPE)?;
         let map: PlHashMap<&str, IdxSize> = keys
             .str()?

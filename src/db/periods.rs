@@ -30,12 +30,24 @@ pub async fn frozen_periods(db: &impl ConnectionTrait) -> anyhow::Result<Vec<Str
         .collect())
 }
 
-/// Freezes or reopens a period.
+/// Freezes or reopens a period. Call it inside a transaction: on PostgreSQL
+/// it first takes the period's advisory lock exclusively, so it waits for
+/// the submission batches in flight (which hold it shared, see
+/// `db::writer`) and keeps new ones out until the transaction commits.
 pub async fn set_frozen(
     db: &impl ConnectionTrait,
     period: &Period,
     frozen: bool,
 ) -> anyhow::Result<()> {
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        db.execute_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [period.lock_key().into()],
+        ))
+        .await
+        .with_context(|| format!("Failed to lock period {period}"))?;
+    }
     let row = period_state::ActiveModel {
         period: Set(period.to_string()),
         frozen: Set(frozen),
@@ -54,4 +66,18 @@ pub async fn set_frozen(
         .await
         .with_context(|| format!("Failed to set the state of period {period}"))?;
     Ok(())
+}
+
+/// [`set_frozen`] in a transaction of its own.
+pub async fn set_frozen_now(
+    db: &sea_orm::DatabaseConnection,
+    period: &Period,
+    frozen: bool,
+) -> anyhow::Result<()> {
+    use sea_orm::TransactionTrait;
+    let txn = db.begin().await.context("Failed to begin a transaction")?;
+    set_frozen(&txn, period, frozen).await?;
+    txn.commit()
+        .await
+        .with_context(|| format!("Failed to set the state of period {period}"))
 }

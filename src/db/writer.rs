@@ -16,7 +16,7 @@ use entity::{answer, period_state, response, ticket};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    DbBackend, EntityTrait, QueryFilter, QuerySelect, TransactionTrait, TryInsertResult,
+    DbBackend, EntityTrait, QueryFilter, Statement, TransactionTrait, TryInsertResult,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -251,30 +251,27 @@ fn respondent_key(r: &NewResponse) -> (i32, Period, &str) {
 }
 
 /// The period's frozen flag, read so that publishing cannot slip between
-/// this check and the commit: the state row is created if missing and, on
-/// PostgreSQL, share-locked until the batch commits, so a concurrent freeze
-/// (an UPDATE of that row) waits for the batch, and the export that follows
-/// the freeze sees it. SQLite serialises write transactions anyway.
+/// this check and the commit. On PostgreSQL the batch holds the period's
+/// advisory lock shared until it commits; freezing takes it exclusively
+/// (`db::periods::set_frozen`), so a freeze waits for the batches in flight
+/// and the export that follows it sees them, and later batches see the
+/// freeze. (Shared advisory locks live in memory: unlike `FOR SHARE` on the
+/// state row, they write nothing.) SQLite serialises write transactions, so
+/// there the check inside the batch's transaction is enough.
 async fn period_frozen_for_write(
     txn: &DatabaseTransaction,
     period: Period,
 ) -> anyhow::Result<bool> {
-    let backend = txn.get_database_backend();
-    let state = period_state::ActiveModel {
-        period: Set(period.to_string()),
-        frozen: Set(false),
-        updated_at: Set(Utc::now()),
-    };
-    period_state::Entity::insert(state)
-        .on_conflict_do_nothing_on([period_state::Column::Period])
-        .exec_without_returning(txn)
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock_shared($1)",
+            [period.lock_key().into()],
+        ))
         .await
-        .context("Failed to record the period")?;
-    let mut query = period_state::Entity::find_by_id(period.to_string());
-    if backend == DbBackend::Postgres {
-        query = query.lock_shared();
+        .context("Failed to lock the period")?;
     }
-    let row = query
+    let row = period_state::Entity::find_by_id(period.to_string())
         .one(txn)
         .await
         .context("Failed to read the period state")?;

@@ -47,6 +47,18 @@ impl Period {
         }
     }
 
+    /// A stable number naming the period for database advisory locks
+    /// (within a namespace of Pingyi's own).
+    pub fn lock_key(&self) -> i64 {
+        const NAMESPACE: i64 = 0x5049_4E47_0000_0000; // "PING"
+        let local = match *self {
+            Period::Year(y) => i64::from(y) * 1000,
+            Period::Quarter(y, q) => i64::from(y) * 1000 + 100 + i64::from(q),
+            Period::Month(y, m) => i64::from(y) * 1000 + 200 + i64::from(m),
+        };
+        NAMESPACE + local
+    }
+
     /// The immediately preceding period of the same granularity.
     pub fn previous(&self) -> Period {
         match *self {

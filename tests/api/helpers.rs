@@ -171,7 +171,10 @@ impl TestApp {
             .await
             .unwrap()
             .unwrap();
-        row.try_get_by_index::<i64>(0).unwrap()
+        // COUNT(*) is BIGINT, other integer columns may be INTEGER on PostgreSQL.
+        row.try_get_by_index::<i64>(0)
+            .or_else(|_| row.try_get_by_index::<i32>(0).map(i64::from))
+            .unwrap()
     }
 
     pub async fn responses(&self) -> i64 {
