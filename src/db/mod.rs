@@ -10,6 +10,7 @@ pub mod uploads;
 pub mod export;
 pub mod model;
 pub mod period_cache;
+pub mod questionnaires;
 pub mod seed;
 pub mod snapshots;
 pub mod tickets;

@@ -13,4 +13,5 @@ mod survey_guards;
 mod uploads;
 mod office_auth;
 mod office_publish;
+mod office_questionnaires;
 mod office_support;

@@ -81,22 +81,30 @@ pub async fn questionnaires(
     Office(session): Office,
 ) -> Result<HttpResponse, OfficeError> {
     require_staff(&session)?;
+    let catalog = state.catalog.get();
     let qs = questionnaire::Entity::find()
+        .order_by_asc(questionnaire::Column::CategoryId)
+        .order_by_desc(questionnaire::Column::Version)
         .all(&state.db)
         .await
         .context("Failed to list questionnaires")?;
     let items = questionnaire_item::Entity::find()
+        .order_by_asc(questionnaire_item::Column::Position)
         .all(&state.db)
         .await
         .context("Failed to list items")?;
+    let mut live_seen = std::collections::HashSet::new();
     let views: Vec<serde_json::Value> = qs
         .iter()
         .map(|q| {
-            let its: Vec<&questionnaire_item::Model> = items
-                .iter()
-                .filter(|i| i.questionnaire_id == q.id)
-                .collect();
-            json!({ "q": q, "items": its })
+            let its: Vec<&questionnaire_item::Model> =
+                items.iter().filter(|i| i.questionnaire_id == q.id).collect();
+            // The first (highest) version of each category is the live one.
+            let live = live_seen.insert(q.category_id);
+            let category = catalog.categories.iter().find(|c| c.id == q.category_id);
+            let draft = live.then(|| items_as_csv(&its));
+            json!({ "q": q, "items": its, "live": live, "draft": draft,
+                    "category": category.map(|c| c.code.clone()), "category_name": category.map(|c| c.name_zh.clone()) })
         })
         .collect();
     page(
@@ -106,6 +114,80 @@ pub async fn questionnaires(
         "office/questionnaires.html.tera",
         json!({ "questionnaires": views }),
     )
+}
+
+/// The items in the editable one-line-per-item form.
+fn items_as_csv(items: &[&questionnaire_item::Model]) -> String {
+    let mut writer = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    for i in items {
+        let required = if i.required { "yes" } else { "no" };
+        let _ = writer.write_record([
+            i.code.as_str(),
+            &i.dimension_code,
+            required,
+            &i.text_zh,
+            &i.text_en,
+        ]);
+    }
+    String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+#[derive(Deserialize)]
+pub struct QuestionnaireForm {
+    csrf: String,
+    items: String,
+    note: String,
+}
+
+/// Saves the edited items as a new version of the category's questionnaire
+/// (the live one is never changed in place) and reloads the catalog.
+pub async fn save_questionnaire(
+    state: web::Data<AppState>,
+    Office(session): Office,
+    category: web::Path<String>,
+    form: web::Form<QuestionnaireForm>,
+) -> Result<HttpResponse, OfficeError> {
+    require_admin(&session)?;
+    check_csrf(&session, &form.csrf)?;
+    let catalog = state.catalog.get();
+    let category_id = catalog
+        .category_index(&category)
+        .map(|i| catalog.categories[i].id)
+        .ok_or_else(|| OfficeError::Invalid(format!("no category '{category}'")))?;
+    let items = crate::db::questionnaires::parse_items(&form.items)
+        .map_err(|problems| OfficeError::Invalid(problems.join("; ")))?;
+    let current = model::current(&state.db).await?;
+    let weights = current
+        .model
+        .dimension_weights
+        .get(category.as_str())
+        .or_else(|| current.model.dimension_weights.get("default"));
+    if let Some(unknown) = items.iter().find(|i| {
+        weights.is_none_or(|w| !w.contains_key(&i.dimension_code))
+            && current
+                .model
+                .dimension_weights
+                .get("default")
+                .is_none_or(|w| !w.contains_key(&i.dimension_code))
+    }) {
+        return Err(OfficeError::Invalid(format!(
+            "dimension '{}' has no weight in the model (add it to the model first)",
+            unknown.dimension_code
+        )));
+    }
+    let version = crate::db::questionnaires::new_version(&state.db, category_id, &items).await?;
+    audit::record(
+        &state.db,
+        &session.user.username,
+        "questionnaire.version",
+        &format!("{category} v{version}"),
+        form.note.trim(),
+    )
+    .await?;
+    state.catalog.reload(&state.db).await?;
+    Ok(see_other("/office/questionnaires"))
 }
 
 pub async fn audit(
