@@ -2,8 +2,8 @@
 
 pub mod auth;
 pub mod cli;
-pub mod cli_assessor;
 pub mod cli_analysis;
+pub mod cli_assessor;
 pub mod cli_office;
 pub mod configuration;
 pub mod db;

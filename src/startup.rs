@@ -103,6 +103,9 @@ impl Application {
         .listen(listener)
         .context("Failed to start the HTTP server")?
         .shutdown_timeout(10)
+        // `web::block` work (captcha drawing) is CPU-bound: more threads than
+        // cores only add memory (each keeps its allocator heap), not speed.
+        .worker_max_blocking_threads(8)
         .run();
         Ok(Application {
             port,
@@ -160,4 +163,20 @@ fn spawn_housekeeping(state: &web::Data<AppState>) {
             limiter.retain_recent();
         }
     });
+    // Office edits reload the catalog of the instance that made them at once;
+    // the other instances of a cluster pick them up within this interval.
+    let state = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(CATALOG_REFRESH);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            if let Err(e) = state.catalog.reload(&state.db).await {
+                tracing::warn!(error = ?e, "Failed to refresh the catalog; keeping the current one");
+            }
+        }
+    });
 }
+
+/// How often every instance re-reads the catalog.
+const CATALOG_REFRESH: Duration = Duration::from_secs(30);

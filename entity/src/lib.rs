@@ -3,24 +3,24 @@
 //! obvious at its call site.
 
 pub mod answer;
+pub mod api_token;
+pub mod appeal;
 pub mod assessor_contract;
 pub mod assessor_org;
 pub mod assessor_token;
-pub mod period_state;
-pub mod upload;
-pub mod api_token;
-pub mod appeal;
 pub mod audit_log;
-pub mod office_session;
-pub mod office_user;
-pub mod rectification_task;
-pub mod snapshot;
-pub mod snapshot_table;
 pub mod category;
 pub mod district;
 pub mod institution;
 pub mod model_version;
+pub mod office_session;
+pub mod office_user;
+pub mod period_state;
 pub mod questionnaire;
 pub mod questionnaire_item;
+pub mod rectification_task;
 pub mod response;
+pub mod snapshot;
+pub mod snapshot_table;
 pub mod ticket;
+pub mod upload;

@@ -5,15 +5,15 @@ pub mod assessors;
 pub mod audit;
 pub mod catalog;
 pub mod demo_history;
-pub mod periods;
-pub mod uploads;
 pub mod export;
 pub mod model;
 pub mod period_cache;
+pub mod periods;
 pub mod questionnaires;
 pub mod seed;
 pub mod snapshots;
 pub mod tickets;
+pub mod uploads;
 pub mod users;
 pub mod writer;
 

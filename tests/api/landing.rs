@@ -5,7 +5,11 @@ use reqwest::StatusCode;
 use crate::helpers::*;
 
 fn links(html: &str) -> Vec<String> {
-    html.split("href=\"").skip(1).filter_map(|s| s.split('"').next()).map(|s| s.replace("&amp;", "&")).collect()
+    html.split("href=\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .map(|s| s.replace("&amp;", "&"))
+        .collect()
 }
 
 #[actix_web::test]
@@ -31,7 +35,14 @@ async fn every_institution_is_reachable_from_the_landing_page_by_links_alone() {
             }
         }
     }
-    let all: BTreeSet<String> = app.state.catalog.get().institutions.iter().map(|i| i.code.clone()).collect();
+    let all: BTreeSet<String> = app
+        .state
+        .catalog
+        .get()
+        .institutions
+        .iter()
+        .map(|i| i.code.clone())
+        .collect();
     assert_eq!(all.len(), 60, "the demo set has 60 institutions");
     assert_eq!(institutions, all);
 }
@@ -40,11 +51,26 @@ async fn every_institution_is_reachable_from_the_landing_page_by_links_alone() {
 async fn search_finds_by_name_and_filters_by_district_and_category() {
     let app = spawn_app().await;
     let browser = app.browser("198.51.100.41");
-    let html = browser.get(&app, "/?q=%E4%BE%9B%E7%83%AD").await.text().await.unwrap(); // 供热
+    let html = browser
+        .get(&app, "/?q=%E4%BE%9B%E7%83%AD")
+        .await
+        .text()
+        .await
+        .unwrap(); // 供热
     assert!(html.contains("/s/heating-01") && !html.contains("/s/water-01\""));
-    let html = browser.get(&app, "/?category=hospital&district=").await.text().await.unwrap();
+    let html = browser
+        .get(&app, "/?category=hospital&district=")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("/s/hospital-01") && !html.contains("/s/water-"));
-    let html = browser.get(&app, "/?q=zzzz-nothing").await.text().await.unwrap();
+    let html = browser
+        .get(&app, "/?q=zzzz-nothing")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("没有找到"));
 }
 
@@ -56,7 +82,11 @@ async fn english_is_one_switch_away() {
     assert_eq!(switch.status(), StatusCode::SEE_OTHER);
     assert_eq!(switch.headers()["location"], "/s/water-01");
     let html = browser.get(&app, "/s/water-01").await.text().await.unwrap();
-    assert!(html.contains("Very satisfied") && html.contains("Not applicable") && html.contains("lang=\"en\""));
+    assert!(
+        html.contains("Very satisfied")
+            && html.contains("Not applicable")
+            && html.contains("lang=\"en\"")
+    );
     // No open redirect.
     let evil = browser.get(&app, "/lang/zh?next=%2F%2Fevil.example").await;
     assert_eq!(evil.headers()["location"], "/");
@@ -65,9 +95,18 @@ async fn english_is_one_switch_away() {
 #[actix_web::test]
 async fn the_qr_code_is_a_printable_svg() {
     let app = spawn_app().await;
-    let response = app.browser("198.51.100.43").get(&app, "/qr/water-01.svg").await;
+    let response = app
+        .browser("198.51.100.43")
+        .get(&app, "/qr/water-01.svg")
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["content-type"], "image/svg+xml");
     assert!(response.text().await.unwrap().contains("<svg"));
-    assert_eq!(app.browser("198.51.100.43").get(&app, "/qr/none.svg").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.browser("198.51.100.43")
+            .get(&app, "/qr/none.svg")
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
 }

@@ -13,18 +13,33 @@ async fn the_submission_quota_gives_429_with_retry_after_while_another_ip_is_una
     let flooder = app.browser("203.0.113.10");
     for (i, code) in ["water-01", "water-02"].iter().enumerate() {
         let form = flooder.form(&app, code).await;
-        let status = flooder.post(&app, code, &with_form(&form, water_answers())).await.status();
+        let status = flooder
+            .post(&app, code, &with_form(&form, water_answers()))
+            .await
+            .status();
         assert_eq!(status, StatusCode::SEE_OTHER, "submission {i}");
     }
     let form = flooder.form(&app, "water-03").await;
-    let refused = flooder.post(&app, "water-03", &with_form(&form, water_answers())).await;
+    let refused = flooder
+        .post(&app, "water-03", &with_form(&form, water_answers()))
+        .await;
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=3600).contains(&retry), "Retry-After {retry}");
 
     let neighbour = app.browser("198.51.100.20");
     let form = neighbour.form(&app, "water-03").await;
-    assert_eq!(neighbour.post(&app, "water-03", &with_form(&form, water_answers())).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        neighbour
+            .post(&app, "water-03", &with_form(&form, water_answers()))
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
     assert_eq!(app.responses().await, 3);
 }
 
@@ -42,7 +57,10 @@ async fn page_views_have_their_own_quota() {
     let refused = browser.get(&app, "/s/water-01").await;
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(refused.headers().contains_key("retry-after"));
-    assert_eq!(app.browser("203.0.113.12").get(&app, "/").await.status(), StatusCode::OK);
+    assert_eq!(
+        app.browser("203.0.113.12").get(&app, "/").await.status(),
+        StatusCode::OK
+    );
 }
 
 #[actix_web::test]
@@ -55,9 +73,18 @@ async fn forwarded_for_from_an_untrusted_peer_is_not_believed() {
     .await;
     // Rotating the header does not give a client fresh quotas.
     for i in 0..3 {
-        assert_eq!(app.browser(&format!("192.0.2.{i}")).get(&app, "/").await.status(), StatusCode::OK);
+        assert_eq!(
+            app.browser(&format!("192.0.2.{i}"))
+                .get(&app, "/")
+                .await
+                .status(),
+            StatusCode::OK
+        );
     }
-    assert_eq!(app.browser("192.0.2.99").get(&app, "/").await.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        app.browser("192.0.2.99").get(&app, "/").await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }
 
 #[actix_web::test]
@@ -89,14 +116,21 @@ async fn a_wrong_expired_or_reused_captcha_is_refused() {
     let mut fields = with_form(&form, water_answers());
     set(&mut fields, "captcha_id", &id);
     set(&mut fields, "captcha", &answer.to_uppercase());
-    assert_eq!(browser.post(&app, "water-01", &fields).await.status(), StatusCode::SEE_OTHER, "case-insensitive");
+    assert_eq!(
+        browser.post(&app, "water-01", &fields).await.status(),
+        StatusCode::SEE_OTHER,
+        "case-insensitive"
+    );
 
     // Reuse of a solved challenge on another institution.
     let other = browser.form(&app, "water-02").await;
     let mut reused = with_form(&other, water_answers());
     set(&mut reused, "captcha_id", &id);
     set(&mut reused, "captcha", &answer);
-    assert_eq!(browser.post(&app, "water-02", &reused).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        browser.post(&app, "water-02", &reused).await.status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
 
     // Expired.
     let form = browser.form(&app, "water-03").await;
@@ -106,7 +140,10 @@ async fn a_wrong_expired_or_reused_captcha_is_refused() {
     let mut fields = with_form(&form, water_answers());
     set(&mut fields, "captcha_id", &id);
     set(&mut fields, "captcha", &answer);
-    assert_eq!(browser.post(&app, "water-03", &fields).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        browser.post(&app, "water-03", &fields).await.status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
     assert_eq!(app.responses().await, 1);
 }
 
@@ -121,12 +158,29 @@ async fn adaptive_captcha_asks_only_after_the_threshold() {
     for code in ["water-01", "water-02"] {
         let form = browser.form(&app, code).await;
         assert!(form.captcha_id.is_none(), "no captcha below the threshold");
-        assert_eq!(browser.post(&app, code, &with_form(&form, water_answers())).await.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            browser
+                .post(&app, code, &with_form(&form, water_answers()))
+                .await
+                .status(),
+            StatusCode::SEE_OTHER
+        );
     }
     let form = browser.form(&app, "water-03").await;
-    assert!(form.captcha_id.is_some(), "captcha once the address passed the threshold");
-    let without = browser.post(&app, "water-03", &with_form(&form, water_answers())).await;
+    assert!(
+        form.captcha_id.is_some(),
+        "captcha once the address passed the threshold"
+    );
+    let without = browser
+        .post(&app, "water-03", &with_form(&form, water_answers()))
+        .await;
     assert_eq!(without.status(), StatusCode::UNPROCESSABLE_ENTITY);
     // Another address is not asked.
-    assert!(app.browser("198.51.100.30").form(&app, "water-03").await.captcha_id.is_none());
+    assert!(
+        app.browser("198.51.100.30")
+            .form(&app, "water-03")
+            .await
+            .captcha_id
+            .is_none()
+    );
 }

@@ -11,8 +11,7 @@ use serde_json::Value;
 use crate::helpers::*;
 
 const PERIOD: &str = "2025-10";
-const WATER_HEADER: &str =
-    "respondent_ref,institution_code,period,interviewed_at,channel,att1,att2,eff1,eff2,env1,tra1,out1,out2,comment";
+const WATER_HEADER: &str = "respondent_ref,institution_code,period,interviewed_at,channel,att1,att2,eff1,eff2,env1,tra1,out1,out2,comment";
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 struct Firm {
@@ -27,14 +26,27 @@ async fn water_firm(app: &TestApp, code: &str) -> Firm {
 }
 
 async fn firm(app: &TestApp, code: &str, category: &str) -> Firm {
-    let id = assessors::create_org(&app.db, code, &format!("{code} Research")).await.unwrap();
+    let id = assessors::create_org(&app.db, code, &format!("{code} Research"))
+        .await
+        .unwrap();
     let catalog = app.state.catalog.get();
     let category_id = catalog.categories[catalog.category_index(category).unwrap()].id;
     let period: Period = PERIOD.parse().unwrap();
-    assessors::add_contract(&app.db, id, &period, NewContract { category_id: Some(category_id), ..Default::default() })
+    assessors::add_contract(
+        &app.db,
+        id,
+        &period,
+        NewContract {
+            category_id: Some(category_id),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let token = assessors::issue_token(&app.db, &app.state.keys, id, 30)
         .await
-        .unwrap();
-    let token = assessors::issue_token(&app.db, &app.state.keys, id, 30).await.unwrap().token;
+        .unwrap()
+        .token;
     Firm { id, token }
 }
 
@@ -53,8 +65,16 @@ fn csv(rows: &[String]) -> Vec<u8> {
     text.into_bytes()
 }
 
-async fn upload(app: &TestApp, token: Option<&str>, body: Vec<u8>, content_type: &str) -> reqwest::Response {
-    let mut request = reqwest::Client::new().post(app.url("/api/v1/uploads")).header("content-type", content_type).body(body);
+async fn upload(
+    app: &TestApp,
+    token: Option<&str>,
+    body: Vec<u8>,
+    content_type: &str,
+) -> reqwest::Response {
+    let mut request = reqwest::Client::new()
+        .post(app.url("/api/v1/uploads"))
+        .header("content-type", content_type)
+        .body(body);
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
@@ -73,12 +93,20 @@ fn errors(body: &Value) -> Vec<(Option<u64>, Option<String>, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["row"].as_u64(), e["column"].as_str().map(str::to_owned), e["code"].as_str().unwrap().to_owned()))
+        .map(|e| {
+            (
+                e["row"].as_u64(),
+                e["column"].as_str().map(str::to_owned),
+                e["code"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect()
 }
 
 fn has(body: &Value, row: u64, column: Option<&str>, code: &str) -> bool {
-    errors(body).iter().any(|(r, c, k)| *r == Some(row) && c.as_deref() == column && k == code)
+    errors(body)
+        .iter()
+        .any(|(r, c, k)| *r == Some(row) && c.as_deref() == column && k == code)
 }
 
 #[actix_web::test]
@@ -99,15 +127,28 @@ async fn a_valid_csv_is_stored_as_assessor_responses_with_the_files_values() {
     assert_eq!(answer["replayed"], false);
     assert_eq!(app.responses().await, before + 3);
     assert_eq!(app.count("SELECT COUNT(*) FROM response WHERE source = 'assessor' AND duration_ms IS NULL AND period = '2025-10'").await, 3);
-    for (reference, channel) in [("R-001", "phone"), ("R-002", "onsite"), ("R-003", "mystery")] {
-        let hash = app.state.keys.digest(Purpose::Assessor, &format!("{}:{reference}", firm.id));
-        let sql = format!("SELECT COUNT(*) FROM response WHERE respondent_hash = '{hash}' AND channel = '{channel}' AND source = 'assessor'");
+    for (reference, channel) in [
+        ("R-001", "phone"),
+        ("R-002", "onsite"),
+        ("R-003", "mystery"),
+    ] {
+        let hash = app
+            .state
+            .keys
+            .digest(Purpose::Assessor, &format!("{}:{reference}", firm.id));
+        let sql = format!(
+            "SELECT COUNT(*) FROM response WHERE respondent_hash = '{hash}' AND channel = '{channel}' AND source = 'assessor'"
+        );
         assert_eq!(app.count(&sql).await, 1, "{reference}");
     }
     // 8 items per water response; blank is stored as not applicable.
     assert_eq!(app.count("SELECT COUNT(*) FROM answer a JOIN response r ON r.id = a.response_id WHERE r.source = 'assessor'").await, 24);
     assert_eq!(app.count("SELECT COUNT(*) FROM answer a JOIN response r ON r.id = a.response_id WHERE r.source = 'assessor' AND a.rating IS NULL").await, 2);
-    assert_eq!(app.count("SELECT COUNT(*) FROM response WHERE comment = '态度好, 但排队久'").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM response WHERE comment = '态度好, 但排队久'")
+            .await,
+        1
+    );
     assert_eq!(app.count("SELECT COUNT(*) FROM upload WHERE status = 'stored' AND total_rows = 3 AND stored_rows = 3 AND file_hash IS NOT NULL").await, 1);
 }
 
@@ -118,29 +159,39 @@ async fn each_kind_of_row_error_is_reported_at_its_row_and_column_and_nothing_is
     // Gas institutions are contracted too, so the item check can be seen.
     let catalog = app.state.catalog.get();
     let gas = catalog.categories[catalog.category_index("gas").unwrap()].id;
-    assessors::add_contract(&app.db, firm.id, &PERIOD.parse().unwrap(), NewContract { category_id: Some(gas), ..Default::default() })
+    assessors::add_contract(
+        &app.db,
+        firm.id,
+        &PERIOD.parse().unwrap(),
+        NewContract {
+            category_id: Some(gas),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    periods::set_frozen(&app.db, &"2025-09".parse().unwrap(), true)
         .await
         .unwrap();
-    periods::set_frozen(&app.db, &"2025-09".parse().unwrap(), true).await.unwrap();
     let long_comment = "长".repeat(501);
     let rows = vec![
-        row("OK-1", "water-01", "2025-10-05 10:30", "phone"),                            // 2 valid
-        row("E-3", "no-such-unit", "2025-10-05 10:30", "phone"),                         // 3 unknown institution
-        row("E-4", "power-01", "2025-10-05 10:30", "phone"),                             // 4 not contracted
-        "E-5,gas-01,2025-10,2025-10-05 10:30,phone,5,4,3,,5,4,5,2,".to_owned(),          // 5 out2 not a gas item
-        "E-6,water-01,2025-10,2025-10-05 10:30,phone,6,4,3,,5,4,5,2,".to_owned(),        // 6 rating out of range
-        "E-7,water-01,2025-10,2025-10-05 10:30,phone,five,4,3,,5,4,5,2,".to_owned(),     // 7 not a rating
-        row("E-8", "water-01", "2025-13-45 10:30", "phone"),                             // 8 bad date
-        row("E-9", "water-01", "2025-11-02 10:30", "phone"),                             // 9 outside the period
-        "E-10,water-01,2025-10-x,2025-10-05,phone,5,4,3,,5,4,5,2,".to_owned(),           // 10 bad period
-        "E-11,water-01,2025-09,2025-09-05,phone,5,4,3,,5,4,5,2,".to_owned(),             // 11 frozen period
-        row("OK-1", "water-02", "2025-10-05 10:30", "phone"),                            // 12 repeated in file
-        row("E-13", "water-01", "2025-10-05 10:30", "fax"),                              // 13 bad channel
-        "E-14,water-01,2025-10,2025-10-05 10:30,phone,5,4,3".to_owned(),                 // 14 ragged
-        ",water-01,2025-10,2025-10-05 10:30,phone,5,4,3,,5,4,5,2,".to_owned(),           // 15 missing reference
-        "E-16,water-01,2025-10,2025-10-05 10:30,phone,,,,,,,,,".to_owned(),              // 16 nothing rated
+        row("OK-1", "water-01", "2025-10-05 10:30", "phone"), // 2 valid
+        row("E-3", "no-such-unit", "2025-10-05 10:30", "phone"), // 3 unknown institution
+        row("E-4", "power-01", "2025-10-05 10:30", "phone"),  // 4 not contracted
+        "E-5,gas-01,2025-10,2025-10-05 10:30,phone,5,4,3,,5,4,5,2,".to_owned(), // 5 out2 not a gas item
+        "E-6,water-01,2025-10,2025-10-05 10:30,phone,6,4,3,,5,4,5,2,".to_owned(), // 6 rating out of range
+        "E-7,water-01,2025-10,2025-10-05 10:30,phone,five,4,3,,5,4,5,2,".to_owned(), // 7 not a rating
+        row("E-8", "water-01", "2025-13-45 10:30", "phone"),                         // 8 bad date
+        row("E-9", "water-01", "2025-11-02 10:30", "phone"), // 9 outside the period
+        "E-10,water-01,2025-10-x,2025-10-05,phone,5,4,3,,5,4,5,2,".to_owned(), // 10 bad period
+        "E-11,water-01,2025-09,2025-09-05,phone,5,4,3,,5,4,5,2,".to_owned(), // 11 frozen period
+        row("OK-1", "water-02", "2025-10-05 10:30", "phone"), // 12 repeated in file
+        row("E-13", "water-01", "2025-10-05 10:30", "fax"),  // 13 bad channel
+        "E-14,water-01,2025-10,2025-10-05 10:30,phone,5,4,3".to_owned(), // 14 ragged
+        ",water-01,2025-10,2025-10-05 10:30,phone,5,4,3,,5,4,5,2,".to_owned(), // 15 missing reference
+        "E-16,water-01,2025-10,2025-10-05 10:30,phone,,,,,,,,,".to_owned(),    // 16 nothing rated
         format!("E-17,water-01,2025-10,2025-10-05 10:30,phone,5,4,3,,5,4,5,2,{long_comment}"), // 17 comment too long
-        row("E-18", "water-01", "2099-10-05 10:30", "phone"),                            // 18 in the future
+        row("E-18", "water-01", "2099-10-05 10:30", "phone"), // 18 in the future
     ];
     let before = (app.responses().await, app.answers().await);
     let (status, body) = upload_csv(&app, &firm, csv(&rows)).await;
@@ -166,14 +217,30 @@ async fn each_kind_of_row_error_is_reported_at_its_row_and_column_and_nothing_is
         (18, Some("interviewed_at"), "invalid_date"),
     ];
     for (r, c, code) in expected {
-        assert!(has(&body, *r, *c, code), "row {r} {c:?} {code}: {:?}", errors(&body));
+        assert!(
+            has(&body, *r, *c, code),
+            "row {r} {c:?} {code}: {:?}",
+            errors(&body)
+        );
     }
-    assert_eq!(body["total_errors"].as_u64().unwrap(), expected.len() as u64, "{:?}", errors(&body));
-    assert!(!errors(&body).iter().any(|(r, _, _)| *r == Some(2)), "row 2 is valid");
+    assert_eq!(
+        body["total_errors"].as_u64().unwrap(),
+        expected.len() as u64,
+        "{:?}",
+        errors(&body)
+    );
+    assert!(
+        !errors(&body).iter().any(|(r, _, _)| *r == Some(2)),
+        "row 2 is valid"
+    );
     for e in body["errors"].as_array().unwrap() {
         assert!(!e["message"].as_str().unwrap().is_empty());
     }
-    assert_eq!((app.responses().await, app.answers().await), before, "nothing stored");
+    assert_eq!(
+        (app.responses().await, app.answers().await),
+        before,
+        "nothing stored"
+    );
     assert_eq!(app.count("SELECT COUNT(*) FROM upload WHERE status = 'invalid' AND error_count = 16 AND stored_rows = 0").await, 1);
 }
 
@@ -189,30 +256,55 @@ async fn missing_extra_and_repeated_columns_are_reported_on_the_header_row() {
     assert!(has(&body, 1, Some("att1"), "duplicate_column"), "{body}");
 
     // An item of the questionnaire without a column is named at the first row of the category.
-    let text = WATER_HEADER.replace(",out2", "") + "\r\nR1,water-01,2025-10,2025-10-05,phone,5,5,5,5,5,5,5,\r\n";
+    let text = WATER_HEADER.replace(",out2", "")
+        + "\r\nR1,water-01,2025-10,2025-10-05,phone,5,5,5,5,5,5,5,\r\n";
     let (status, body) = upload_csv(&app, &firm, text.into_bytes()).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(has(&body, 2, Some("out2"), "missing_column"), "{body}");
-    assert_eq!(app.count("SELECT COUNT(*) FROM response WHERE source = 'assessor'").await, 0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM response WHERE source = 'assessor'")
+            .await,
+        0
+    );
 }
 
 #[actix_web::test]
 async fn a_respondent_already_stored_for_the_organisation_and_period_is_refused() {
     let app = spawn_app().await;
     let firm = water_firm(&app, "huace").await;
-    let (status, _) = upload_csv(&app, &firm, csv(&[row("R-1", "water-01", "2025-10-05", "phone")])).await;
+    let (status, _) = upload_csv(
+        &app,
+        &firm,
+        csv(&[row("R-1", "water-01", "2025-10-05", "phone")]),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED);
     // Another file (so not an idempotent replay) repeating R-1, even for another institution.
-    let body = csv(&[row("R-2", "water-02", "2025-10-05", "phone"), row("R-1", "water-03", "2025-10-06", "phone")]);
+    let body = csv(&[
+        row("R-2", "water-02", "2025-10-05", "phone"),
+        row("R-1", "water-03", "2025-10-06", "phone"),
+    ]);
     let (status, body) = upload_csv(&app, &firm, body).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(has(&body, 3, Some("respondent_ref"), "already_stored"), "{body}");
+    assert!(
+        has(&body, 3, Some("respondent_ref"), "already_stored"),
+        "{body}"
+    );
     assert_eq!(body["total_errors"], 1);
-    assert_eq!(app.count("SELECT COUNT(*) FROM response WHERE source = 'assessor'").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM response WHERE source = 'assessor'")
+            .await,
+        1
+    );
 
     // Another organisation may use the same reference: its hash differs.
     let other = water_firm(&app, "other").await;
-    let (status, _) = upload_csv(&app, &other, csv(&[row("R-1", "water-01", "2025-10-05", "phone")])).await;
+    let (status, _) = upload_csv(
+        &app,
+        &other,
+        csv(&[row("R-1", "water-01", "2025-10-05", "phone")]),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED);
 }
 
@@ -220,7 +312,10 @@ async fn a_respondent_already_stored_for_the_organisation_and_period_is_refused(
 async fn the_same_file_again_returns_the_first_result_and_stores_nothing_new() {
     let app = spawn_app().await;
     let firm = water_firm(&app, "huace").await;
-    let body = csv(&[row("R-1", "water-01", "2025-10-05", "phone"), row("R-2", "water-02", "2025-10-05", "onsite")]);
+    let body = csv(&[
+        row("R-1", "water-01", "2025-10-05", "phone"),
+        row("R-2", "water-02", "2025-10-05", "onsite"),
+    ]);
     let (status, first) = upload_csv(&app, &firm, body.clone()).await;
     assert_eq!(status, StatusCode::CREATED);
     let (status, again) = upload_csv(&app, &firm, body.clone()).await;
@@ -228,35 +323,67 @@ async fn the_same_file_again_returns_the_first_result_and_stores_nothing_new() {
     assert_eq!(again["id"], first["id"]);
     assert_eq!(again["stored_rows"], 2);
     assert_eq!(again["replayed"], true);
-    assert_eq!(app.count("SELECT COUNT(*) FROM response WHERE source = 'assessor'").await, 2);
-    assert_eq!(app.count("SELECT COUNT(*) FROM upload WHERE status = 'stored'").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM response WHERE source = 'assessor'")
+            .await,
+        2
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM upload WHERE status = 'stored'")
+            .await,
+        1
+    );
 
     // The same file from another organisation is that organisation's own upload.
     let other = water_firm(&app, "other").await;
     let (status, _) = upload_csv(&app, &other, body).await;
     assert_eq!(status, StatusCode::CREATED);
-    assert_eq!(app.count("SELECT COUNT(*) FROM response WHERE source = 'assessor'").await, 4);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM response WHERE source = 'assessor'")
+            .await,
+        4
+    );
 }
 
 #[actix_web::test]
 async fn a_file_with_one_bad_row_among_thousands_stores_nothing() {
     let app = spawn_app().await;
     let firm = water_firm(&app, "huace").await;
-    let mut rows: Vec<String> = (0..5000).map(|i| row(&format!("R-{i:05}"), "water-01", "2025-10-05 10:30", "phone")).collect();
+    let mut rows: Vec<String> = (0..5000)
+        .map(|i| {
+            row(
+                &format!("R-{i:05}"),
+                "water-01",
+                "2025-10-05 10:30",
+                "phone",
+            )
+        })
+        .collect();
     rows[3210] = "R-03210,water-01,2025-10,2025-10-05 10:30,phone,5,4,3,,5,4,5,7,".into();
     let (status, body) = upload_csv(&app, &firm, csv(&rows)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["total_errors"], 1);
-    assert!(has(&body, 3212, Some("out2"), "rating_out_of_range"), "{body}");
+    assert!(
+        has(&body, 3212, Some("out2"), "rating_out_of_range"),
+        "{body}"
+    );
     assert_eq!(body["total_rows"], 5000);
-    assert_eq!(app.count("SELECT COUNT(*) FROM response WHERE source = 'assessor'").await, 0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM response WHERE source = 'assessor'")
+            .await,
+        0
+    );
     assert_eq!(app.count("SELECT COUNT(*) FROM answer a JOIN response r ON r.id = a.response_id WHERE r.source = 'assessor'").await, 0);
 
     // Fixed, the same thousands are stored in one go.
     rows[3210] = row("R-03210", "water-01", "2025-10-05 10:30", "phone");
     let (status, body) = upload_csv(&app, &firm, csv(&rows)).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    assert_eq!(app.count("SELECT COUNT(*) FROM response WHERE source = 'assessor'").await, 5000);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM response WHERE source = 'assessor'")
+            .await,
+        5000
+    );
     assert_eq!(app.count("SELECT COUNT(*) FROM answer a JOIN response r ON r.id = a.response_id WHERE r.source = 'assessor'").await, 40_000);
 }
 
@@ -264,7 +391,9 @@ async fn a_file_with_one_bad_row_among_thousands_stores_nothing() {
 async fn errors_are_capped_with_the_total_counted() {
     let app = spawn_app().await;
     let firm = water_firm(&app, "huace").await;
-    let rows: Vec<String> = (0..1500).map(|i| row(&format!("R-{i}"), "nowhere", "2025-10-05", "phone")).collect();
+    let rows: Vec<String> = (0..1500)
+        .map(|i| row(&format!("R-{i}"), "nowhere", "2025-10-05", "phone"))
+        .collect();
     let (status, body) = upload_csv(&app, &firm, csv(&rows)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["total_errors"], 1500);
@@ -276,7 +405,10 @@ async fn a_csv_saved_in_gbk_is_read_correctly() {
     let app = spawn_app().await;
     let firm = water_firm(&app, "huace").await;
     let bytes = std::fs::read("tests/fixtures/uploads/water_gbk.csv").unwrap();
-    assert!(std::str::from_utf8(&bytes).is_err(), "the fixture really is GBK");
+    assert!(
+        std::str::from_utf8(&bytes).is_err(),
+        "the fixture really is GBK"
+    );
     let (status, body) = upload_csv(&app, &firm, bytes).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["stored_rows"], 3);
@@ -289,10 +421,16 @@ async fn utf8_with_a_bom_is_read_and_utf16_is_refused_by_name() {
     let app = spawn_app().await;
     let firm = water_firm(&app, "huace").await;
     let mut bom = b"\xEF\xBB\xBF".to_vec();
-    bom.extend(csv(&[format!("R-1,water-01,{PERIOD},2025-10-05,phone,5,4,3,,5,4,5,2,很好")]));
+    bom.extend(csv(&[format!(
+        "R-1,water-01,{PERIOD},2025-10-05,phone,5,4,3,,5,4,5,2,很好"
+    )]));
     let (status, body) = upload_csv(&app, &firm, bom).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    assert_eq!(app.count("SELECT COUNT(*) FROM response WHERE comment = '很好'").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM response WHERE comment = '很好'")
+            .await,
+        1
+    );
 
     let text = String::from_utf8(csv(&[row("R-2", "water-01", "2025-10-05", "phone")])).unwrap();
     let mut utf16 = vec![0xFF, 0xFE];
@@ -300,7 +438,13 @@ async fn utf8_with_a_bom_is_read_and_utf16_is_refused_by_name() {
     let (status, body) = upload_csv(&app, &firm, utf16).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["errors"][0]["code"], "unsupported_encoding");
-    assert!(body["errors"][0]["message"].as_str().unwrap().contains("UTF-16LE"), "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("UTF-16LE"),
+        "{body}"
+    );
 
     // Bytes that are neither UTF-8 nor GB18030 (Latin-1 é before a space).
     let mut latin1 = csv(&[row("R-3", "water-01", "2025-10-05", "phone")]);
@@ -310,10 +454,26 @@ async fn utf8_with_a_bom_is_read_and_utf16_is_refused_by_name() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["errors"][0]["code"], "unsupported_encoding", "{body}");
 
-    let response = upload(&app, Some(&firm.token), csv(&[row("R-4", "water-01", "2025-10-05", "phone")]), "text/csv; charset=windows-1252").await;
+    let response = upload(
+        &app,
+        Some(&firm.token),
+        csv(&[row("R-4", "water-01", "2025-10-05", "phone")]),
+        "text/csv; charset=windows-1252",
+    )
+    .await;
     let body: Value = response.json().await.unwrap();
-    assert!(body["errors"][0]["message"].as_str().unwrap().contains("windows-1252"), "{body}");
-    assert_eq!(app.count("SELECT COUNT(*) FROM response WHERE source = 'assessor'").await, 1);
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("windows-1252"),
+        "{body}"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM response WHERE source = 'assessor'")
+            .await,
+        1
+    );
 }
 
 #[actix_web::test]
@@ -328,9 +488,21 @@ async fn an_xlsx_made_by_libreoffice_is_stored() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["format"], "xlsx");
     assert_eq!(body["stored_rows"], 4);
-    assert_eq!(app.count("SELECT COUNT(*) FROM response WHERE source = 'assessor' AND period = '2025-10'").await, 4);
-    assert_eq!(app.count("SELECT COUNT(*) FROM response WHERE comment = '很满意, \"非常好\"'").await, 1);
-    assert_eq!(app.count("SELECT COUNT(*) FROM answer WHERE rating IS NULL").await, 2);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM response WHERE source = 'assessor' AND period = '2025-10'")
+            .await,
+        4
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM response WHERE comment = '很满意, \"非常好\"'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM answer WHERE rating IS NULL")
+            .await,
+        2
+    );
 }
 
 #[actix_web::test]
@@ -372,19 +544,46 @@ async fn json_uploads_are_validated_and_stored_like_csv() {
             "comment": "好"
         })
     };
-    let bad = serde_json::json!([item("J-1", "water-01", Value::from(5)), item("J-2", "water-09", Value::from(0))]);
-    let response = upload(&app, Some(&firm.token), serde_json::to_vec(&bad).unwrap(), "application/json").await;
+    let bad = serde_json::json!([
+        item("J-1", "water-01", Value::from(5)),
+        item("J-2", "water-09", Value::from(0))
+    ]);
+    let response = upload(
+        &app,
+        Some(&firm.token),
+        serde_json::to_vec(&bad).unwrap(),
+        "application/json",
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body: Value = response.json().await.unwrap();
-    assert!(has(&body, 3, Some("institution_code"), "unknown_institution"), "{body}");
+    assert!(
+        has(&body, 3, Some("institution_code"), "unknown_institution"),
+        "{body}"
+    );
     assert!(has(&body, 3, Some("att1"), "rating_out_of_range"), "{body}");
 
-    let good = serde_json::json!([item("J-1", "water-01", Value::from(5)), item("J-2", "water-02", Value::from(1))]);
-    let response = upload(&app, Some(&firm.token), serde_json::to_vec(&good).unwrap(), "application/json").await;
+    let good = serde_json::json!([
+        item("J-1", "water-01", Value::from(5)),
+        item("J-2", "water-02", Value::from(1))
+    ]);
+    let response = upload(
+        &app,
+        Some(&firm.token),
+        serde_json::to_vec(&good).unwrap(),
+        "application/json",
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     assert_eq!(app.count("SELECT COUNT(*) FROM response WHERE source = 'assessor' AND channel = 'onsite' AND comment = '好'").await, 2);
 
-    let response = upload(&app, Some(&firm.token), b"{\"not\": \"an array\"}".to_vec(), "application/json").await;
+    let response = upload(
+        &app,
+        Some(&firm.token),
+        b"{\"not\": \"an array\"}".to_vec(),
+        "application/json",
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["errors"][0]["code"], "malformed_file");
@@ -407,35 +606,67 @@ async fn the_format_comes_from_the_content_type_or_the_file_name_and_unknown_one
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["file_name"], "october.csv");
 
-    let response = upload(&app, Some(&firm.token), b"%PDF-1.4".to_vec(), "application/pdf").await;
+    let response = upload(
+        &app,
+        Some(&firm.token),
+        b"%PDF-1.4".to_vec(),
+        "application/pdf",
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], "unsupported_format");
-    assert!(body["message"].as_str().unwrap().contains("application/pdf"));
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("application/pdf")
+    );
 
     // Multipart, as the web page sends it.
     let form = reqwest::multipart::Form::new().part(
         "file",
-        reqwest::multipart::Part::bytes(csv(&[row("R-2", "water-01", "2025-10-05", "phone")])).file_name("november.csv"),
+        reqwest::multipart::Part::bytes(csv(&[row("R-2", "water-01", "2025-10-05", "phone")]))
+            .file_name("november.csv"),
     );
-    let response = client.post(app.url("/api/v1/uploads")).bearer_auth(&firm.token).multipart(form).send().await.unwrap();
+    let response = client
+        .post(app.url("/api/v1/uploads"))
+        .bearer_auth(&firm.token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
-    assert_eq!(app.count("SELECT COUNT(*) FROM upload WHERE status = 'unsupported'").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM upload WHERE status = 'unsupported'")
+            .await,
+        1
+    );
 }
 
 #[actix_web::test]
 async fn a_body_over_the_limit_is_413_with_a_message_naming_the_limit() {
     let app = spawn_app_with(|s| s.upload_limit_bytes = 4096).await;
     let firm = water_firm(&app, "huace").await;
-    let rows: Vec<String> = (0..200).map(|i| row(&format!("R-{i}"), "water-01", "2025-10-05", "phone")).collect();
+    let rows: Vec<String> = (0..200)
+        .map(|i| row(&format!("R-{i}"), "water-01", "2025-10-05", "phone"))
+        .collect();
     let response = upload(&app, Some(&firm.token), csv(&rows), "text/csv").await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], "payload_too_large");
     assert_eq!(body["limit_bytes"], 4096);
     assert!(body["message"].as_str().unwrap().contains("4096"), "{body}");
-    assert_eq!(app.count("SELECT COUNT(*) FROM response WHERE source = 'assessor'").await, 0);
-    assert_eq!(app.count("SELECT COUNT(*) FROM upload WHERE status = 'too_large'").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM response WHERE source = 'assessor'")
+            .await,
+        0
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM upload WHERE status = 'too_large'")
+            .await,
+        1
+    );
 }
 
 #[actix_web::test]
@@ -446,22 +677,40 @@ async fn no_token_or_a_bad_revoked_or_expired_one_is_401_with_a_bearer_challenge
 
     let response = upload(&app, None, body(), "text/csv").await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert!(response.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer"));
+    assert!(
+        response.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer")
+    );
     let json: Value = response.json().await.unwrap();
     assert_eq!(json["error"], "missing_token");
 
     let response = upload(&app, Some("pya_not-a-real-token"), body(), "text/csv").await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(response.json::<Value>().await.unwrap()["error"], "invalid_token");
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["error"],
+        "invalid_token"
+    );
 
     let prefix: String = firm.token.chars().take(12).collect();
     assessors::revoke_by_prefix(&app.db, &prefix).await.unwrap();
     let response = upload(&app, Some(&firm.token), body(), "text/csv").await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert!(response.headers()["www-authenticate"].to_str().unwrap().contains("invalid_token"));
-    assert_eq!(response.json::<Value>().await.unwrap()["error"], "token_revoked");
+    assert!(
+        response.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("invalid_token")
+    );
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["error"],
+        "token_revoked"
+    );
 
-    let fresh = assessors::issue_token(&app.db, &app.state.keys, firm.id, 30).await.unwrap();
+    let fresh = assessors::issue_token(&app.db, &app.state.keys, firm.id, 30)
+        .await
+        .unwrap();
     let hash = app.state.keys.digest(Purpose::Token, &fresh.token);
     let backend = app.db.get_database_backend();
     let past = chrono::Utc::now() - chrono::Duration::days(1);
@@ -470,7 +719,9 @@ async fn no_token_or_a_bad_revoked_or_expired_one_is_401_with_a_bearer_challenge
         sea_orm::Statement::from_sql_and_values(
             backend,
             match backend {
-                sea_orm::DbBackend::Postgres => "UPDATE assessor_token SET expires_at = $1 WHERE token_hash = $2",
+                sea_orm::DbBackend::Postgres => {
+                    "UPDATE assessor_token SET expires_at = $1 WHERE token_hash = $2"
+                }
                 _ => "UPDATE assessor_token SET expires_at = ? WHERE token_hash = ?",
             },
             [past.into(), hash.into()],
@@ -480,8 +731,15 @@ async fn no_token_or_a_bad_revoked_or_expired_one_is_401_with_a_bearer_challenge
     .unwrap();
     let response = upload(&app, Some(&fresh.token), body(), "text/csv").await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(response.json::<Value>().await.unwrap()["error"], "token_expired");
-    assert_eq!(app.count("SELECT COUNT(*) FROM response WHERE source = 'assessor'").await, 0);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["error"],
+        "token_expired"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM response WHERE source = 'assessor'")
+            .await,
+        0
+    );
 }
 
 #[actix_web::test]
@@ -489,24 +747,47 @@ async fn another_organisations_institution_is_refused() {
     let app = spawn_app().await;
     let water = water_firm(&app, "water-firm").await;
     let power = firm(&app, "power-firm", "power").await;
-    let (status, body) = upload_csv(&app, &power, csv(&[row("P-1", "water-01", "2025-10-05", "phone")])).await;
+    let (status, body) = upload_csv(
+        &app,
+        &power,
+        csv(&[row("P-1", "water-01", "2025-10-05", "phone")]),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(has(&body, 2, Some("institution_code"), "not_contracted"), "{body}");
+    assert!(
+        has(&body, 2, Some("institution_code"), "not_contracted"),
+        "{body}"
+    );
     // Nor is a contract for another period enough.
-    let text = String::from_utf8(csv(&[row("W-1", "water-01", "2025-11-05", "phone")])).unwrap().replace(",2025-10,", ",2025-11,");
+    let text = String::from_utf8(csv(&[row("W-1", "water-01", "2025-11-05", "phone")]))
+        .unwrap()
+        .replace(",2025-10,", ",2025-11,");
     let (status, body) = upload_csv(&app, &water, text.into_bytes()).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(has(&body, 2, Some("institution_code"), "not_contracted"), "{body}");
+    assert!(
+        has(&body, 2, Some("institution_code"), "not_contracted"),
+        "{body}"
+    );
 }
 
 #[actix_web::test]
 async fn an_upload_reports_its_status_to_its_own_organisation_only() {
     let app = spawn_app().await;
     let firm = water_firm(&app, "huace").await;
-    let (_, body) = upload_csv(&app, &firm, csv(&[row("R-1", "nowhere", "2025-10-05", "phone")])).await;
+    let (_, body) = upload_csv(
+        &app,
+        &firm,
+        csv(&[row("R-1", "nowhere", "2025-10-05", "phone")]),
+    )
+    .await;
     let id = body["upload_id"].as_i64().unwrap();
     let client = reqwest::Client::new();
-    let response = client.get(app.url(&format!("/api/v1/uploads/{id}"))).bearer_auth(&firm.token).send().await.unwrap();
+    let response = client
+        .get(app.url(&format!("/api/v1/uploads/{id}")))
+        .bearer_auth(&firm.token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let report: Value = response.json().await.unwrap();
     assert_eq!(report["status"], "invalid");
@@ -514,9 +795,18 @@ async fn an_upload_reports_its_status_to_its_own_organisation_only() {
     assert_eq!(report["errors"][0]["code"], "unknown_institution");
 
     let other = water_firm(&app, "other").await;
-    let response = client.get(app.url(&format!("/api/v1/uploads/{id}"))).bearer_auth(&other.token).send().await.unwrap();
+    let response = client
+        .get(app.url(&format!("/api/v1/uploads/{id}")))
+        .bearer_auth(&other.token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
-    let response = client.get(app.url(&format!("/api/v1/uploads/{id}"))).send().await.unwrap();
+    let response = client
+        .get(app.url(&format!("/api/v1/uploads/{id}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -525,33 +815,72 @@ async fn templates_have_the_categorys_item_columns_and_round_trip() {
     let app = spawn_app().await;
     let firm = water_firm(&app, "huace").await;
     let client = reqwest::Client::new();
-    let response = client.get(app.url("/api/v1/templates/water.csv")).send().await.unwrap();
+    let response = client
+        .get(app.url("/api/v1/templates/water.csv"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let text = response.text().await.unwrap();
     assert_eq!(text.trim_start_matches('\u{feff}').trim_end(), WATER_HEADER);
-    let gas = client.get(app.url("/api/v1/templates/gas.csv")).send().await.unwrap().text().await.unwrap();
+    let gas = client
+        .get(app.url("/api/v1/templates/gas.csv"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(!gas.contains("out2"), "gas has no sector item");
-    assert_eq!(client.get(app.url("/api/v1/templates/nothing.csv")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        client
+            .get(app.url("/api/v1/templates/nothing.csv"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
 
     // The XLSX template, filled in with a row, uploads as is.
-    let response = client.get(app.url("/api/v1/templates/water.xlsx")).send().await.unwrap();
+    let response = client
+        .get(app.url("/api/v1/templates/water.xlsx"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.headers()["content-type"], XLSX);
     let bytes = response.bytes().await.unwrap().to_vec();
-    let mut template: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let mut template: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
     use calamine::Reader;
     assert_eq!(template.sheet_names()[0], "responses");
     let range = template.worksheet_range("responses").unwrap();
-    let header: Vec<String> = range.rows().next().unwrap().iter().map(|c| c.to_string()).collect();
+    let header: Vec<String> = range
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
     assert_eq!(header.join(","), WATER_HEADER);
     let mut filled = rust_xlsxwriter::Workbook::new();
     let sheet = filled.add_worksheet();
     for (c, name) in header.iter().enumerate() {
         sheet.write_string(0, c as u16, name).unwrap();
     }
-    for (c, value) in row("T-1", "water-04", "2025-10-05 09:00", "mystery").split(',').enumerate() {
+    for (c, value) in row("T-1", "water-04", "2025-10-05 09:00", "mystery")
+        .split(',')
+        .enumerate()
+    {
         sheet.write_string(1, c as u16, value).unwrap();
     }
-    let response = upload(&app, Some(&firm.token), filled.save_to_buffer().unwrap(), XLSX).await;
+    let response = upload(
+        &app,
+        Some(&firm.token),
+        filled.save_to_buffer().unwrap(),
+        XLSX,
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::CREATED);
 }
 
@@ -566,17 +895,47 @@ async fn the_assessor_page_signs_in_with_a_token_uploads_and_shows_the_error_tab
     let csrf = hidden_value(&html, "csrf");
 
     // A wrong token is refused on the page.
-    let refused = browser.client.post(app.url("/assessor/login")).form(&[("csrf", csrf.as_str()), ("token", "pya_wrong")]).send().await.unwrap();
+    let refused = browser
+        .client
+        .post(app.url("/assessor/login"))
+        .form(&[("csrf", csrf.as_str()), ("token", "pya_wrong")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
     // A forged form is refused.
-    let forged = browser.client.post(app.url("/assessor/login")).form(&[("csrf", "x"), ("token", firm.token.as_str())]).send().await.unwrap();
+    let forged = browser
+        .client
+        .post(app.url("/assessor/login"))
+        .form(&[("csrf", "x"), ("token", firm.token.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
 
-    let signed_in = browser.client.post(app.url("/assessor/login")).form(&[("csrf", csrf.as_str()), ("token", firm.token.as_str())]).send().await.unwrap();
+    let signed_in = browser
+        .client
+        .post(app.url("/assessor/login"))
+        .form(&[("csrf", csrf.as_str()), ("token", firm.token.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
-    let cookie = signed_in.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).find(|c| c.starts_with("pingyi_assessor=")).unwrap();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
-    assert!(!cookie.contains(&firm.token), "the token itself is never in the cookie");
+    let cookie = signed_in
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("pingyi_assessor="))
+        .unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains(&firm.token),
+        "the token itself is never in the cookie"
+    );
 
     let page = browser.get(&app, "/assessor/uploads").await;
     assert_eq!(page.status(), StatusCode::OK);
@@ -584,11 +943,26 @@ async fn the_assessor_page_signs_in_with_a_token_uploads_and_shows_the_error_tab
     assert!(html.contains("/api/v1/templates/water.xlsx"));
     let csrf = hidden_value(&html, "csrf");
 
-    let bad = csv(&[row("W-1", "water-01", "2025-10-05", "phone"), row("W-2", "<script>x</script>", "2025-10-05", "phone")]);
+    let bad = csv(&[
+        row("W-1", "water-01", "2025-10-05", "phone"),
+        row("W-2", "<script>x</script>", "2025-10-05", "phone"),
+    ]);
     let form = reqwest::multipart::Form::new()
         .text("csrf", csrf.clone())
-        .part("file", reqwest::multipart::Part::bytes(bad.clone()).file_name("october.csv").mime_str("text/csv").unwrap());
-    let posted = browser.client.post(app.url("/assessor/uploads")).multipart(form).send().await.unwrap();
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(bad.clone())
+                .file_name("october.csv")
+                .mime_str("text/csv")
+                .unwrap(),
+        );
+    let posted = browser
+        .client
+        .post(app.url("/assessor/uploads"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(posted.status(), StatusCode::SEE_OTHER);
     let location = posted.headers()["location"].to_str().unwrap().to_owned();
     let report = browser.get(&app, &location).await;
@@ -599,13 +973,37 @@ async fn the_assessor_page_signs_in_with_a_token_uploads_and_shows_the_error_tab
         .select(&scraper::Selector::parse("table.report tbody tr td").unwrap())
         .map(|td| td.text().collect::<String>().trim().to_owned())
         .collect();
-    assert_eq!(cells[..3], ["3".to_owned(), "institution_code".to_owned(), "unknown_institution".to_owned()], "{cells:?}");
-    assert!(html.contains("&lt;script&gt;") && !html.contains("<script>x"), "escaped");
-    assert_eq!(app.count("SELECT COUNT(*) FROM response WHERE source = 'assessor'").await, 0);
+    assert_eq!(
+        cells[..3],
+        [
+            "3".to_owned(),
+            "institution_code".to_owned(),
+            "unknown_institution".to_owned()
+        ],
+        "{cells:?}"
+    );
+    assert!(
+        html.contains("&lt;script&gt;") && !html.contains("<script>x"),
+        "escaped"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM response WHERE source = 'assessor'")
+            .await,
+        0
+    );
 
     // Without the CSRF token, the upload is refused.
-    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bad).file_name("october.csv"));
-    let forged = browser.client.post(app.url("/assessor/uploads")).multipart(form).send().await.unwrap();
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(bad).file_name("october.csv"),
+    );
+    let forged = browser
+        .client
+        .post(app.url("/assessor/uploads"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
 
     // Once the token is revoked, the session ends.
@@ -619,7 +1017,11 @@ async fn the_assessor_page_signs_in_with_a_token_uploads_and_shows_the_error_tab
 #[actix_web::test]
 async fn the_demo_organisation_is_seeded_with_contracts_for_the_current_period() {
     let app = spawn_app().await;
-    let current = Period::containing(chrono::Utc::now(), app.state.settings.period, app.state.settings.utc_offset_hours);
+    let current = Period::containing(
+        chrono::Utc::now(),
+        app.state.settings.period,
+        app.state.settings.utc_offset_hours,
+    );
     let sql = format!(
         "SELECT COUNT(*) FROM assessor_contract c JOIN assessor_org o ON o.id = c.org_id WHERE o.code = 'demo-survey' AND c.period = '{current}'"
     );

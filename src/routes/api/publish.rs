@@ -58,7 +58,8 @@ pub async fn publish(
 ) -> Result<HttpResponse, ApiError> {
     let session = caller.require_admin(&req)?;
     let period = parse_period(&period)?;
-    let published = publish::publish(&state.db, &state.settings, period, &session.user.username).await;
+    let published =
+        publish::publish(&state.db, &state.settings, period, &session.user.username).await;
     state.frozen.invalidate();
     match published {
         Ok(p) => Ok(HttpResponse::Created().json(PublishResponse {

@@ -51,7 +51,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .route("/model", web::get().to(manage::model))
             .route("/model", web::post().to(manage::save_model))
             .route("/questionnaires", web::get().to(manage::questionnaires))
-            .route("/questionnaires/{category}", web::post().to(manage::save_questionnaire))
+            .route(
+                "/questionnaires/{category}",
+                web::post().to(manage::save_questionnaire),
+            )
             .route("/audit", web::get().to(manage::audit))
             .route("/users", web::get().to(manage::users))
             .route("/users", web::post().to(manage::add_user))

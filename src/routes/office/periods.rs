@@ -71,7 +71,8 @@ pub async fn publish(
     let period: Period = period
         .parse()
         .map_err(|e: crate::domain::period::PeriodError| OfficeError::Invalid(e.to_string()))?;
-    let published = publish::publish(&state.db, &state.settings, period, &session.user.username).await;
+    let published =
+        publish::publish(&state.db, &state.settings, period, &session.user.username).await;
     state.frozen.invalidate();
     match published {
         Ok(_) => Ok(see_other(&format!("/office/dashboard?period={period}"))),
