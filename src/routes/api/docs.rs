@@ -84,9 +84,19 @@ impl Modify for UploadPaths {
                     .build(),
             )
             .build();
+        let id = utoipa::openapi::path::ParameterBuilder::new()
+            .name("id")
+            .parameter_in(utoipa::openapi::path::ParameterIn::Path)
+            .required(utoipa::openapi::Required::True)
+            .description(Some("The upload's id, as returned when it was created"))
+            .schema(Some(
+                utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::Integer),
+            ))
+            .build();
         let show = OperationBuilder::new()
             .tag("uploads")
             .summary(Some("An upload's status and report"))
+            .parameter(id)
             .responses(
                 ResponsesBuilder::new()
                     .response("200", response("The upload's report"))
