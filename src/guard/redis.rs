@@ -245,18 +245,7 @@ impl CaptchaStore for RedisCaptchaStore {
     }
 
     async fn peek(&self, id: &str) -> anyhow::Result<Option<String>> {
-        let key = self.backend.key(&["captcha", id]);
-        let found = self
-            .backend
-            .call(|mut conn| async move {
-                redis::cmd("GET")
-                    .arg(&key)
-                    .query_async::<Option<String>>(&mut conn)
-                    .await
-            })
-            .await
-            .flatten();
-        match found {
+        match self.answer("GET", id).await {
             Some(answer) => Ok(Some(answer)),
             // Challenges issued while Redis was down live in this instance.
             None => self.local.peek(id).await,
@@ -264,21 +253,26 @@ impl CaptchaStore for RedisCaptchaStore {
     }
 
     async fn take(&self, id: &str) -> anyhow::Result<Option<String>> {
+        match self.answer("GETDEL", id).await {
+            Some(answer) => Ok(Some(answer)),
+            None => self.local.take(id).await,
+        }
+    }
+}
+
+impl RedisCaptchaStore {
+    /// The answer of a challenge read with `GET` (peek) or `GETDEL` (take).
+    async fn answer(&self, command: &'static str, id: &str) -> Option<String> {
         let key = self.backend.key(&["captcha", id]);
-        let found = self
-            .backend
+        self.backend
             .call(|mut conn| async move {
-                redis::cmd("GETDEL")
+                redis::cmd(command)
                     .arg(&key)
                     .query_async::<Option<String>>(&mut conn)
                     .await
             })
             .await
-            .flatten();
-        match found {
-            Some(answer) => Ok(Some(answer)),
-            None => self.local.take(id).await,
-        }
+            .flatten()
     }
 }
 
