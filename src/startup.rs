@@ -38,11 +38,11 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let db = db::connect(&settings.database_url()).await?;
         db::migrate(&db).await?;
+        let keys = Keys::new(settings.resolve_secret()?);
         let mut demo_assessor_token = None;
         let mut demo_admin_password = None;
         if settings.demo && db::seed::seed_if_empty(&db).await? {
             tracing::info!("Seeded the demo data set into the empty database");
-            let keys = Keys::new(settings.resolve_secret()?);
             demo_assessor_token =
                 Some(crate::cli_assessor::seed_demo(&db, &keys, &settings).await?);
             demo_admin_password = db::users::ensure_demo_admin(&db).await?;
@@ -51,19 +51,19 @@ impl Application {
                 tracing::info!(%period, "Published a demo history period");
             }
         }
-        let mut app = Self::build_with(settings, db).await?;
+        let mut app = Self::build_with(settings, db, keys).await?;
         app.demo_assessor_token = demo_assessor_token;
         app.demo_admin_password = demo_admin_password;
         Ok(app)
     }
 
-    /// Builds on an open, migrated database.
+    /// Builds on an open, migrated database and the server's keys.
     pub async fn build_with(
         settings: Settings,
         db: sea_orm::DatabaseConnection,
+        keys: Keys,
     ) -> anyhow::Result<Application> {
         crate::telemetry_metrics::install();
-        let keys = Keys::new(settings.resolve_secret()?);
         let templates = Arc::new(Templates::load()?);
         let _ = ERROR_TEMPLATES.set(templates.clone());
         let catalog = CatalogCache::default();

@@ -43,15 +43,7 @@ pub fn item_field(code: &str) -> String {
 pub const NOT_APPLICABLE: &str = "na";
 
 /// Fields the survey form carries besides the items.
-pub const CONTROL_FIELDS: &[&str] = &[
-    "csrf",
-    "clock",
-    "comment",
-    "captcha_id",
-    "captcha",
-    "t",
-    "lang",
-];
+pub const CONTROL_FIELDS: &[&str] = &["csrf", "clock", "comment", "captcha_id", "captcha", "t"];
 
 impl Submission {
     /// Parses the decoded form pairs against the questionnaire.

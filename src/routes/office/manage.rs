@@ -158,20 +158,18 @@ pub async fn save_questionnaire(
         .ok_or_else(|| OfficeError::Invalid(format!("no category '{category}'")))?;
     let items = crate::db::questionnaires::parse_items(&form.items)
         .map_err(|problems| OfficeError::Invalid(problems.join("; ")))?;
+    // Every dimension needs a weight: the category's own, or `default`'s
+    // (the spec's rule), or the pipeline would refuse the period later.
     let current = model::current(&state.db).await?;
-    let weights = current
-        .model
-        .dimension_weights
-        .get(category.as_str())
-        .or_else(|| current.model.dimension_weights.get("default"));
-    if let Some(unknown) = items.iter().find(|i| {
-        weights.is_none_or(|w| !w.contains_key(&i.dimension_code))
-            && current
-                .model
-                .dimension_weights
-                .get("default")
-                .is_none_or(|w| !w.contains_key(&i.dimension_code))
-    }) {
+    let weights = &current.model.dimension_weights;
+    let has_weight = |dimension: &str| {
+        [category.as_str(), "default"].iter().any(|table| {
+            weights
+                .get(*table)
+                .is_some_and(|w| w.contains_key(dimension))
+        })
+    };
+    if let Some(unknown) = items.iter().find(|i| !has_weight(&i.dimension_code)) {
         return Err(OfficeError::Invalid(format!(
             "dimension '{}' has no weight in the model (add it to the model first)",
             unknown.dimension_code
