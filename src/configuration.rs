@@ -151,6 +151,9 @@ impl Settings {
                 "log",
                 "test_database_url",
                 "test_redis_url",
+                // The browser tests' switches (tests/browser/driver.rs).
+                "require_browser",
+                "chromedriver",
             ]),
         )
     }

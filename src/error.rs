@@ -1,6 +1,6 @@
 //! Errors of the citizen pages. Internal causes are logged with their whole
-//! chain and never shown: the page says what happened in plain words, in
-//! both languages, since it may be rendered before the locale is known.
+//! chain and never shown: the page says what happened in plain words, in the
+//! reader's language (see `crate::routes::localise`).
 
 use std::sync::OnceLock;
 
@@ -10,7 +10,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::guard::rate_limit::RetryAfter;
-use crate::templates::Templates;
+use crate::templates::{Lang, Templates};
 
 /// Set once at start-up so error responses can be rendered from anywhere.
 pub static ERROR_TEMPLATES: OnceLock<std::sync::Arc<Templates>> = OnceLock::new();
@@ -34,59 +34,37 @@ pub enum PageError {
 #[derive(Serialize)]
 struct ErrorPage {
     status: u16,
-    title_zh: &'static str,
-    text_zh: &'static str,
-    title_en: &'static str,
-    text_en: &'static str,
+    title: String,
+    text: String,
 }
 
 impl PageError {
-    fn page(&self) -> ErrorPage {
-        let (title_zh, text_zh, title_en, text_en) = match self {
-            PageError::NotFound => (
-                "页面不存在",
-                "您要找的页面或服务单位不存在。",
-                "Not found",
-                "The page or service unit you are looking for does not exist.",
-            ),
-            PageError::TooManyRequests(_) => (
-                "请求过于频繁",
-                "请稍后再试。",
-                "Too many requests",
-                "Please wait a moment and try again.",
-            ),
-            PageError::BadForm => (
-                "表单已过期",
-                "请返回并刷新页面后重新填写。请确认浏览器允许使用 Cookie。",
-                "The form has expired",
-                "Please go back, reload the page and fill it in again. Cookies must be enabled.",
-            ),
-            PageError::PeriodClosed => (
-                "本期测评已结束",
-                "本期结果已经公布，暂不接受新的评价。",
-                "This period is closed",
-                "This period's results have been published; new ratings are not accepted now.",
-            ),
-            PageError::Unavailable => (
-                "服务暂时不可用",
-                "您的评价没有保存，请稍后重新提交。",
-                "Temporarily unavailable",
-                "Your rating was not saved; please submit it again in a moment.",
-            ),
-            PageError::Internal(_) => (
-                "系统错误",
-                "出现了意外错误，请稍后再试。",
-                "Something went wrong",
-                "An unexpected error occurred; please try again later.",
-            ),
-        };
-        ErrorPage {
-            status: self.status_code().as_u16(),
-            title_zh,
-            text_zh,
-            title_en,
-            text_en,
+    /// The catalogue key of the page's title; the text is `<key>_text`.
+    fn key(&self) -> &'static str {
+        match self {
+            PageError::NotFound => "error_not_found",
+            PageError::TooManyRequests(_) => "error_too_many",
+            PageError::BadForm => "error_bad_form",
+            PageError::PeriodClosed => "error_period_closed",
+            PageError::Unavailable => "error_unavailable",
+            PageError::Internal(_) => "error_internal",
         }
+    }
+
+    /// The error page in `lang`; plain text if even the template fails.
+    pub fn render(&self, templates: &Templates, lang: Lang, path: &str) -> String {
+        let key = self.key();
+        let page = ErrorPage {
+            status: self.status_code().as_u16(),
+            title: templates.text(lang, key),
+            text: templates.text(lang, &format!("{key}_text")),
+        };
+        templates
+            .render("error/page.html.tera", lang, path, &page)
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "The error page failed to render");
+                page.title.clone()
+            })
     }
 }
 
@@ -119,10 +97,12 @@ impl ResponseError for PageError {
             }
             _ => {}
         }
+        // Chinese, the default; `localise_errors` re-renders it in the
+        // reader's language where the request is known.
         let body = ERROR_TEMPLATES
             .get()
-            .and_then(|t| t.render_plain("error/page.html.tera", &self.page()).ok())
-            .unwrap_or_else(|| self.page().title_en.to_owned());
+            .map(|t| self.render(t, Lang::Zh, "/"))
+            .unwrap_or_else(|| self.to_string());
         response.body(body)
     }
 }

@@ -92,6 +92,9 @@ impl Application {
             App::new()
                 .app_data(app_state.clone())
                 .app_data(web::PayloadConfig::new(FORM_LIMIT))
+                .wrap(actix_web::middleware::from_fn(
+                    routes::localise::localise_errors,
+                ))
                 .wrap(Compress::default())
                 .wrap(security_headers())
                 .wrap(actix_web::middleware::from_fn(

@@ -12,6 +12,7 @@ use crate::guard::Guards;
 use crate::guard::client_ip::{client_ip, subnet_of};
 use crate::keys::{Keys, Purpose};
 use crate::templates::{Lang, Templates};
+use actix_web::http::header::{AcceptLanguage, Header as _};
 
 pub struct AppState {
     pub settings: Settings,
@@ -51,9 +52,16 @@ impl AppState {
         }
     }
 
+    /// The reader's language: the one they switched to (a cookie), else the
+    /// first their browser asks for that is offered, else Chinese.
     pub fn lang(&self, req: &HttpRequest) -> Lang {
         req.cookie(LANG_COOKIE)
             .and_then(|c| Lang::parse(c.value()))
+            .or_else(|| {
+                AcceptLanguage::parse(req)
+                    .ok()
+                    .and_then(|accept| Lang::negotiate(&accept))
+            })
             .unwrap_or(Lang::Zh)
     }
 }

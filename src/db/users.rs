@@ -17,6 +17,7 @@ use sea_orm::{
 
 use crate::auth::{Role, SESSION_HOURS, Session, User, password};
 use crate::keys::{Keys, Purpose, random_token};
+use crate::templates::Message;
 
 /// What every office API token starts with, so a leaked one is recognisable.
 pub const API_TOKEN_PREFIX: &str = "pyo_";
@@ -26,12 +27,34 @@ const SHOWN_PREFIX_LEN: usize = 12;
 /// Why an account could not be created.
 #[derive(Debug, thiserror::Error)]
 pub enum NewUserError {
-    #[error("{0}")]
-    Invalid(String),
+    #[error("a user name is 1 to 64 letters, digits or . _ - @")]
+    BadName,
+    #[error("a password has at least {} characters", password::MIN_LENGTH)]
+    WeakPassword,
+    #[error("an institution user needs an institution")]
+    NeedsInstitution,
+    #[error("only institution users belong to an institution")]
+    NotAnInstitutionRole,
     #[error("the user name '{0}' is taken")]
     Taken(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+impl NewUserError {
+    /// What the office page says, in the reader's language.
+    pub fn message(&self) -> Message {
+        match self {
+            NewUserError::BadName => Message::new("msg_user_name"),
+            NewUserError::WeakPassword => {
+                Message::new("msg_user_password").arg("min", password::MIN_LENGTH)
+            }
+            NewUserError::NeedsInstitution => Message::new("msg_user_needs_institution"),
+            NewUserError::NotAnInstitutionRole => Message::new("msg_user_not_institution"),
+            NewUserError::Taken(name) => Message::new("msg_user_taken").arg("name", name.as_str()),
+            NewUserError::Internal(_) => Message::new("error_internal_text"),
+        }
+    }
 }
 
 fn to_user(row: &office_user::Model) -> anyhow::Result<User> {
@@ -61,23 +84,17 @@ pub async fn create(
             .chars()
             .all(|c| c.is_alphanumeric() || "._-@".contains(c))
     {
-        return Err(NewUserError::Invalid(
-            "a user name is 1 to 64 letters, digits or . _ - @".into(),
-        ));
+        return Err(NewUserError::BadName);
     }
-    if let Some(problem) = password::weakness(password_text) {
-        return Err(NewUserError::Invalid(problem));
+    if password::weakness(password_text).is_some() {
+        return Err(NewUserError::WeakPassword);
     }
     match (role, institution_id) {
         (Role::Institution, None) => {
-            return Err(NewUserError::Invalid(
-                "an institution user needs an institution".into(),
-            ));
+            return Err(NewUserError::NeedsInstitution);
         }
         (Role::Admin | Role::Analyst, Some(_)) => {
-            return Err(NewUserError::Invalid(
-                "only institution users belong to an institution".into(),
-            ));
+            return Err(NewUserError::NotAnInstitutionRole);
         }
         _ => {}
     }

@@ -29,6 +29,7 @@ use crate::auth::User;
 use crate::db::audit;
 use crate::domain::period::Period;
 use crate::scores::{DimensionRow, InstitutionRow};
+use crate::templates::Message;
 
 /// Task states.
 pub mod status {
@@ -335,8 +336,8 @@ pub enum Step {
 pub enum StepError {
     #[error("not allowed")]
     Forbidden,
-    #[error("{0}")]
-    Invalid(String),
+    #[error("invalid: {}", .0.key)]
+    Invalid(Message),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -356,7 +357,9 @@ pub async fn apply(
 ) -> Result<(), StepError> {
     let text = text.trim();
     if text.chars().count() > MAX_TEXT {
-        return Err(StepError::Invalid(format!("at most {MAX_TEXT} characters")));
+        return Err(StepError::Invalid(
+            Message::new("msg_text_too_long").arg("max", MAX_TEXT),
+        ));
     }
     let txn = db.begin().await.context("Failed to begin a transaction")?;
     let t = task::Entity::find_by_id(id)
@@ -382,13 +385,14 @@ pub async fn apply(
         Step::ReturnReport => (status::REPORT_SUBMITTED, status::PLAN_ACCEPTED),
     };
     if t.status != from {
-        return Err(StepError::Invalid(format!(
-            "the task is {}, not {from}",
-            t.status
-        )));
+        return Err(StepError::Invalid(
+            Message::new("msg_task_wrong_status")
+                .arg("status", t.status.as_str())
+                .arg("expected", from),
+        ));
     }
     if submitting && text.is_empty() {
-        return Err(StepError::Invalid("the text is empty".into()));
+        return Err(StepError::Invalid(Message::new("msg_text_empty")));
     }
     let now = Utc::now();
     let mut active = t.clone().into_active_model();
@@ -530,15 +534,13 @@ pub async fn file_appeal(
 ) -> Result<i32, StepError> {
     let institution_id = user.institution_id.ok_or(StepError::Forbidden)?;
     if !matches!(kind, "mistaken" | "malicious") {
-        return Err(StepError::Invalid(
-            "an appeal is for a mistaken or a malicious rating".into(),
-        ));
+        return Err(StepError::Invalid(Message::new("msg_appeal_kind")));
     }
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > MAX_TEXT {
-        return Err(StepError::Invalid(format!(
-            "give a reason of 1 to {MAX_TEXT} characters"
-        )));
+        return Err(StepError::Invalid(
+            Message::new("msg_appeal_reason").arg("max", MAX_TEXT),
+        ));
     }
     let r = response::Entity::find_by_id(response_id)
         .one(db)
@@ -547,12 +549,10 @@ pub async fn file_appeal(
         .filter(|r| r.institution_id == institution_id)
         .ok_or(StepError::Forbidden)?;
     if r.voided {
-        return Err(StepError::Invalid("the rating is already voided".into()));
+        return Err(StepError::Invalid(Message::new("msg_appeal_voided")));
     }
     if r.comment.as_deref().is_none_or(|c| c.trim().is_empty()) {
-        return Err(StepError::Invalid(
-            "only a rating with a comment can be appealed".into(),
-        ));
+        return Err(StepError::Invalid(Message::new("msg_appeal_no_comment")));
     }
     let poor = answer::Entity::find()
         .filter(answer::Column::ResponseId.eq(response_id))
@@ -562,9 +562,7 @@ pub async fn file_appeal(
         .context("Failed to read answers")?
         .is_some();
     if !poor {
-        return Err(StepError::Invalid(
-            "only a poor rating (1 or 2 on some item) can be appealed".into(),
-        ));
+        return Err(StepError::Invalid(Message::new("msg_appeal_not_poor")));
     }
     let row = appeal::ActiveModel {
         response_id: Set(response_id),
@@ -578,9 +576,9 @@ pub async fn file_appeal(
     };
     match appeal::Entity::insert(row).exec(db).await {
         Ok(r) => Ok(r.last_insert_id),
-        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => Err(
-            StepError::Invalid("this rating has already been appealed".into()),
-        ),
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            Err(StepError::Invalid(Message::new("msg_appeal_twice")))
+        }
         Err(e) => Err(StepError::Internal(
             anyhow::Error::new(e).context("Failed to store an appeal"),
         )),
@@ -658,10 +656,9 @@ pub async fn decide_appeal(
         .context("Failed to read an appeal")?
         .ok_or(StepError::Forbidden)?;
     if a.status != "pending" {
-        return Err(StepError::Invalid(format!(
-            "the appeal is already {}",
-            a.status
-        )));
+        return Err(StepError::Invalid(
+            Message::new("msg_appeal_decided").arg("status", a.status.as_str()),
+        ));
     }
     let mut active = a.clone().into_active_model();
     active.status = Set(if uphold { "upheld" } else { "rejected" }.into());

@@ -6,6 +6,7 @@ mod assets;
 mod health;
 mod landing;
 mod lang;
+pub mod localise;
 pub mod office;
 mod qr;
 mod results;

@@ -41,7 +41,6 @@ struct Category {
 
 #[derive(Serialize)]
 struct ResultsPage {
-    title: String,
     period: String,
     published_at: String,
     categories: Vec<Category>,
@@ -135,10 +134,6 @@ pub async fn results(
         });
     }
     let page = ResultsPage {
-        title: state
-            .templates
-            .text(lang, "results_title")
-            .replace("{p}", &period_text),
         period: period_text,
         published_at: snap.created_at.format("%Y-%m-%d").to_string(),
         categories,

@@ -8,6 +8,7 @@ mod crash;
 mod helpers;
 mod landing;
 mod office_auth;
+mod office_institutions;
 mod office_publish;
 mod office_questionnaires;
 mod office_support;

@@ -77,7 +77,7 @@ async fn publishing_freezes_the_period_for_citizens_until_an_administrator_reope
         .post(&app, "water-01", &with_form(&form, water_answers()))
         .await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
-    assert!(r.text().await.unwrap().contains("This period is closed"));
+    assert!(r.text().await.unwrap().contains("本期测评已结束"));
     assert_eq!(app.responses().await, 1);
 
     // Reopening needs a reason and is audited.

@@ -34,8 +34,23 @@ async fn unknown_institution_is_a_404_page_without_internals() {
         .await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     let body = response.text().await.unwrap();
-    assert!(body.contains("页面不存在") && body.contains("Not found"));
+    assert!(body.contains("页面不存在") && body.contains("lang=\"zh-CN\""));
     assert!(!body.to_lowercase().contains("error:") && !body.contains("sqlx"));
+    // In the language the browser asks for.
+    let english = app
+        .browser("198.51.100.1")
+        .client
+        .get(app.url("/s/no-such-place"))
+        .header("accept-language", "en-GB,en;q=0.9,zh;q=0.5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(english.status(), StatusCode::NOT_FOUND);
+    assert_eq!(english.headers()["vary"], "Accept-Language, Cookie");
+    let body = english.text().await.unwrap();
+    assert!(
+        body.contains("Not found") && body.contains("lang=\"en\"") && !body.contains("页面不存在")
+    );
 }
 
 #[actix_web::test]

@@ -38,91 +38,6 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/assessor/uploads/{id}", web::get().to(report));
 }
 
-/// The page texts, in the reader's language.
-fn texts(lang: Lang) -> serde_json::Map<String, serde_json::Value> {
-    const TEXTS: &[(&str, &str, &str)] = &[
-        ("title", "第三方评估数据上传", "Assessor uploads"),
-        ("sign_in", "登录", "Sign in"),
-        ("token", "机构令牌", "Organisation token"),
-        (
-            "token_hint",
-            "评议办公室发给贵机构的 API 令牌（pya_ 开头）。",
-            "The API token the appraisal office issued to your organisation (starts with pya_).",
-        ),
-        ("sign_out", "退出", "Sign out"),
-        ("templates", "下载模板", "Download a template"),
-        ("upload", "上传文件", "Upload a file"),
-        (
-            "file",
-            "文件（CSV、XLSX 或 JSON）",
-            "File (CSV, XLSX or JSON)",
-        ),
-        (
-            "upload_hint",
-            "整份文件逐行检查：只要有一行出错，就全部不保存。CSV 可用 UTF-8 或 GBK 编码。",
-            "Every row is checked: if any row is wrong, nothing is stored. CSV may be UTF-8 or GBK.",
-        ),
-        ("history", "上传记录", "Upload history"),
-        ("when", "时间", "Time"),
-        ("file_name", "文件名", "File"),
-        ("status", "结果", "Outcome"),
-        ("rows", "行数", "Rows"),
-        ("stored", "已保存", "Stored"),
-        ("errors", "错误", "Errors"),
-        ("none", "暂无上传。", "No uploads yet."),
-        ("report", "上传报告", "Upload report"),
-        ("row", "行", "Row"),
-        ("column", "列", "Column"),
-        ("code", "代码", "Code"),
-        ("message", "说明", "Message"),
-        ("ok_text", "全部数据已保存。", "Every row was stored."),
-        (
-            "bad_text",
-            "文件有错误，未保存任何数据。请改正后重新上传整份文件。",
-            "The file has errors; nothing was stored. Fix them and upload the whole file again.",
-        ),
-        (
-            "shown_of",
-            "显示前 {shown} 条，共 {total} 条错误。",
-            "Showing the first {shown} of {total} errors.",
-        ),
-        ("back", "返回上传页面", "Back to uploads"),
-        ("err_token_unknown", "令牌无效。", "The token is not valid."),
-        (
-            "err_token_revoked",
-            "令牌已被吊销。",
-            "The token has been revoked.",
-        ),
-        (
-            "err_token_expired",
-            "令牌已过期。",
-            "The token has expired.",
-        ),
-        (
-            "err_form",
-            "表单已过期，请重试。",
-            "The form has expired; please try again.",
-        ),
-        (
-            "err_no_file",
-            "请选择要上传的文件。",
-            "Choose a file to upload.",
-        ),
-        (
-            "err_conflict",
-            "另一次上传刚刚保存了部分相同的受访者，本文件未保存。请重新上传以查看是哪些行。",
-            "Another upload stored some of the same respondents meanwhile; nothing was stored. Upload again to see which rows.",
-        ),
-    ];
-    TEXTS
-        .iter()
-        .map(|(k, zh, en)| {
-            let text = if lang == Lang::En { en } else { zh };
-            ((*k).to_owned(), serde_json::Value::from(*text))
-        })
-        .collect()
-}
-
 /// The signed session value of an organisation's token.
 fn session_value(org: &AssessorOrg, expires: DateTime<Utc>) -> String {
     format!(
@@ -205,7 +120,6 @@ fn see_other(to: &str) -> HttpResponse {
 
 #[derive(Serialize)]
 struct LoginPage {
-    a: serde_json::Map<String, serde_json::Value>,
     csrf: String,
     error: Option<String>,
 }
@@ -236,17 +150,12 @@ async fn login_page(
             (p, Some(c))
         }
     };
-    let a = texts(lang);
-    let error = error_key
-        .and_then(|k| a.get(k))
-        .and_then(|v| v.as_str())
-        .map(str::to_owned);
+    let error = error_key.map(|k| state.templates.text(lang, &format!("assessor_{k}")));
     let body = state.templates.render(
         "assessor/login.html.tera",
         lang,
         req.path(),
         &LoginPage {
-            a,
             csrf: login_csrf(state, &pre),
             error,
         },
@@ -362,7 +271,6 @@ struct UploadRow {
 
 #[derive(Serialize)]
 struct UploadsPage {
-    a: serde_json::Map<String, serde_json::Value>,
     org_name: String,
     org_code: String,
     csrf: String,
@@ -417,17 +325,12 @@ async fn render_uploads(
             error_count: u.error_count,
         })
         .collect();
-    let a = texts(lang);
-    let error = error_key
-        .and_then(|k| a.get(k))
-        .and_then(|v| v.as_str())
-        .map(str::to_owned);
+    let error = error_key.map(|k| state.templates.text(lang, &format!("assessor_{k}")));
     let body = state.templates.render(
         "assessor/uploads.html.tera",
         lang,
         req.path(),
         &UploadsPage {
-            a,
             org_name: org.name.clone(),
             org_code: org.code.clone(),
             csrf: session_csrf(state, session_value),
@@ -511,11 +414,9 @@ pub async fn upload(
 
 #[derive(Serialize)]
 struct ReportPage {
-    a: serde_json::Map<String, serde_json::Value>,
     org_name: String,
     report: UploadReport,
     when: String,
-    shown_of: Option<String>,
     csrf: String,
 }
 
@@ -533,15 +434,6 @@ pub async fn report(
         .ok_or(PageError::NotFound)?;
     let report = UploadReport::from_record(record);
     let lang = state.lang(&req);
-    let a = texts(lang);
-    let shown = report.errors.len() as i64;
-    let shown_of = (report.total_errors > shown).then(|| {
-        a.get("shown_of")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .replace("{shown}", &shown.to_string())
-            .replace("{total}", &report.total_errors.to_string())
-    });
     let status = if report.status == "stored" {
         StatusCode::OK
     } else {
@@ -552,11 +444,9 @@ pub async fn report(
         lang,
         req.path(),
         &ReportPage {
-            a,
             org_name: org.name.clone(),
             when: local_time(&state, report.created_at),
             report,
-            shown_of,
             csrf: session_csrf(&state, &value),
         },
     )?;

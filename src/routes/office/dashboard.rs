@@ -23,6 +23,7 @@ use crate::frames;
 use crate::publish::{self, PublishError};
 use crate::scores::{self, InstitutionRow, QualityRow};
 use crate::state::AppState;
+use crate::templates::Message;
 
 #[derive(Deserialize)]
 pub struct DashboardQuery {
@@ -48,10 +49,10 @@ pub async fn dashboard(
     query: web::Query<DashboardQuery>,
 ) -> Result<HttpResponse, OfficeError> {
     require_staff(&session)?;
+    let lang = state.lang(&req);
+    let title = |key: &str| state.templates.text(lang, key);
     let period: Period = match &query.period {
-        Some(p) if !p.is_empty() => p
-            .parse()
-            .map_err(|e: crate::domain::period::PeriodError| OfficeError::Invalid(e.to_string()))?,
+        Some(p) if !p.is_empty() => p.parse().map_err(OfficeError::from)?,
         _ => current_period(&state),
     };
     let period_text = period.to_string();
@@ -124,7 +125,11 @@ pub async fn dashboard(
                 o.survey_quality,
             )),
             Ok(None) => None,
-            Err(PublishError::Invalid(m)) => return Err(OfficeError::Invalid(m)),
+            Err(PublishError::Invalid(m)) => {
+                return Err(OfficeError::Invalid(
+                    Message::new("msg_publish_invalid").arg("detail", m),
+                ));
+            }
             Err(PublishError::NothingToPublish(_)) => None,
             Err(PublishError::Internal(e)) => return Err(OfficeError::Internal(e)),
         },
@@ -139,7 +144,7 @@ pub async fn dashboard(
     if let Some((inst, groups, qual)) = &outputs {
         let rows = scores::institution_rows(inst)?;
         histogram = charts::histogram(
-            "得分分布 · Distribution of scores",
+            &title("office_chart_scores"),
             &rows.iter().filter_map(|r| r.score).collect::<Vec<_>>(),
             0.0,
             100.0,
@@ -203,8 +208,8 @@ pub async fn dashboard(
                 dists.push((name, *m));
             }
         }
-        category_chart = charts::bars("行业平均得分 · Mean score by sector", &cats, Some(100.0));
-        district_chart = charts::bars("各区平均得分 · Mean score by district", &dists, Some(100.0));
+        category_chart = charts::bars(&title("office_chart_sector_means"), &cats, Some(100.0));
+        district_chart = charts::bars(&title("office_chart_district_means"), &dists, Some(100.0));
     }
     let quality_total = quality.iter().fold(QualityRow::default(), |mut acc, q| {
         acc.n_responses += q.n_responses;
@@ -227,9 +232,9 @@ pub async fn dashboard(
             "snapshot": snapshot,
             "preview": snapshot.is_none() && outputs.is_some(),
             "total": total,
-            "progress_category": charts::bars("各行业收集进度 · Responses by sector", &to_rows(by_category), None),
-            "progress_district": charts::bars("各区收集进度 · Responses by district", &to_rows(by_district), None),
-            "per_day": charts::bars("每日收集量 · Responses per day", &to_rows(per_day), None),
+            "progress_category": charts::bars(&title("office_chart_by_sector"), &to_rows(by_category), None),
+            "progress_district": charts::bars(&title("office_chart_by_district"), &to_rows(by_district), None),
+            "per_day": charts::bars(&title("office_chart_per_day"), &to_rows(per_day), None),
             "category_chart": category_chart,
             "district_chart": district_chart,
             "histogram": histogram,

@@ -5,7 +5,9 @@ use actix_web::http::header::{self, ContentType};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+use crate::domain::period::PeriodError;
 use crate::error::ERROR_TEMPLATES;
+use crate::templates::{Lang, Message, Templates};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OfficeError {
@@ -20,19 +22,76 @@ pub enum OfficeError {
     #[error("form expired or forged")]
     BadForm,
     /// Bad input: the message says what is wrong; nothing was changed.
-    #[error("{0}")]
-    Invalid(String),
-    #[error("{0}")]
-    Conflict(String),
+    #[error("invalid: {}", .0.key)]
+    Invalid(Message),
+    #[error("conflict: {}", .0.key)]
+    Conflict(Message),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
 
+impl From<PeriodError> for OfficeError {
+    fn from(e: PeriodError) -> Self {
+        OfficeError::Invalid(Message::new("msg_bad_period").arg("text", e.0))
+    }
+}
+
 #[derive(Serialize)]
-struct ErrorPage<'a> {
+struct ErrorPage {
     status: u16,
-    title: &'a str,
+    title: String,
     text: String,
+}
+
+impl OfficeError {
+    pub fn invalid(key: &'static str) -> OfficeError {
+        OfficeError::Invalid(Message::new(key))
+    }
+
+    /// The error page in `lang`; plain text if even the template fails.
+    pub fn render(&self, templates: &Templates, lang: Lang, path: &str) -> String {
+        let (title, text) = match self {
+            OfficeError::Forbidden => (
+                templates.text(lang, "error_forbidden"),
+                templates.text(lang, "error_forbidden_text"),
+            ),
+            OfficeError::NotFound => (
+                templates.text(lang, "error_not_found"),
+                templates.text(lang, "error_not_found_text"),
+            ),
+            OfficeError::BadForm => (
+                templates.text(lang, "error_bad_form"),
+                templates.text(lang, "error_bad_form_text"),
+            ),
+            OfficeError::Invalid(m) => (
+                templates.text(lang, "error_not_accepted"),
+                format!(
+                    "{} {}",
+                    templates.message(lang, m),
+                    templates.text(lang, "error_nothing_changed")
+                ),
+            ),
+            OfficeError::Conflict(m) => (
+                templates.text(lang, "error_conflict"),
+                templates.message(lang, m),
+            ),
+            OfficeError::Login(_) | OfficeError::Internal(_) => (
+                templates.text(lang, "error_internal"),
+                templates.text(lang, "error_internal_text"),
+            ),
+        };
+        let page = ErrorPage {
+            status: self.status_code().as_u16(),
+            title,
+            text,
+        };
+        templates
+            .render("office/error.html.tera", lang, path, &page)
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "The office error page failed to render");
+                page.text.clone()
+            })
+    }
 }
 
 impl ResponseError for OfficeError {
@@ -58,38 +117,12 @@ impl ResponseError for OfficeError {
         if let OfficeError::Internal(e) = self {
             tracing::error!(error = ?e, "Office request failed");
         }
-        let (title, text) = match self {
-            OfficeError::Forbidden => (
-                "无权访问 · Forbidden",
-                "您的账号无权查看或执行此操作。 Your account may not see or do this.".to_owned(),
-            ),
-            OfficeError::NotFound => (
-                "页面不存在 · Not found",
-                "The page or record does not exist.".to_owned(),
-            ),
-            OfficeError::BadForm => (
-                "表单已过期 · Form expired",
-                "请返回并刷新页面后重试。 Go back, reload the page and try again.".to_owned(),
-            ),
-            OfficeError::Invalid(m) => (
-                "无法处理 · Not accepted",
-                format!("{m}. Nothing was changed."),
-            ),
-            OfficeError::Conflict(m) => ("冲突 · Conflict", m.clone()),
-            _ => (
-                "系统错误 · Something went wrong",
-                "An unexpected error occurred; please try again later.".to_owned(),
-            ),
-        };
-        let page = ErrorPage {
-            status: self.status_code().as_u16(),
-            title,
-            text,
-        };
+        // Chinese, the default; `localise_errors` re-renders it in the
+        // reader's language where the request is known.
         let body = ERROR_TEMPLATES
             .get()
-            .and_then(|t| t.render_plain("office/error.html.tera", &page).ok())
-            .unwrap_or_else(|| page.text.clone());
+            .map(|t| self.render(t, Lang::Zh, "/office"))
+            .unwrap_or_else(|| self.to_string());
         HttpResponse::build(self.status_code())
             .insert_header(ContentType::html())
             .insert_header((header::CACHE_CONTROL, "no-store"))

@@ -3,10 +3,12 @@
 //! score with the confidence interval across periods, the dimension
 //! profile, the latest comments and the rectification history.
 
+use actix_multipart::Multipart;
 use actix_web::{HttpRequest, HttpResponse, web};
 use analysis::columns::*;
 use anyhow::Context;
 use entity::{category, district, institution};
+use futures_util::StreamExt as _;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, TransactionTrait};
 use serde::{Deserialize, Serialize};
@@ -19,6 +21,7 @@ use crate::db::{audit, snapshots};
 use crate::rectification;
 use crate::scores;
 use crate::state::AppState;
+use crate::templates::Message;
 
 /// Periods shown on an institution's page.
 const PERIODS_SHOWN: usize = 12;
@@ -140,7 +143,9 @@ pub async fn save(
 ) -> Result<HttpResponse, OfficeError> {
     require_admin(&session)?;
     check_csrf(&session, &form.csrf)?;
-    let row = resolve(&state, &form.row).map_err(OfficeError::Invalid)?;
+    let row = resolve(&state, &form.row).map_err(|detail| {
+        OfficeError::Invalid(Message::new("msg_institution_invalid").arg("detail", detail))
+    })?;
     upsert(
         &state,
         vec![row],
@@ -151,10 +156,54 @@ pub async fn save(
     Ok(see_other("/office/institutions"))
 }
 
-#[derive(Deserialize)]
-pub struct ImportForm {
+/// Largest institution list accepted, file or pasted (60,000 rows of 100 bytes).
+const IMPORT_MAX: usize = 6 << 20;
+
+/// The import form: a CSV file, or CSV text pasted instead.
+#[derive(Default)]
+struct ImportForm {
     csrf: String,
-    csv: String,
+    pasted: String,
+    file: Vec<u8>,
+}
+
+/// Reads the multipart import form, refusing any field over [`IMPORT_MAX`].
+async fn read_import(mut multipart: Multipart) -> Result<ImportForm, OfficeError> {
+    let mut form = ImportForm::default();
+    while let Some(field) = multipart.next().await {
+        let mut field = field.map_err(|_| OfficeError::invalid("msg_import_interrupted"))?;
+        let name = field.name().unwrap_or_default().to_owned();
+        let mut value = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|_| OfficeError::invalid("msg_import_interrupted"))?;
+            if value.len() + chunk.len() > IMPORT_MAX {
+                return Err(OfficeError::Invalid(
+                    Message::new("msg_import_too_large").arg("max", IMPORT_MAX >> 20),
+                ));
+            }
+            value.extend_from_slice(&chunk);
+        }
+        match name.as_str() {
+            "csrf" => form.csrf = String::from_utf8_lossy(&value).into_owned(),
+            "csv" => form.pasted = String::from_utf8_lossy(&value).into_owned(),
+            "file" => form.file = value,
+            _ => {}
+        }
+    }
+    Ok(form)
+}
+
+/// A CSV file's text: UTF-8 (with or without the BOM Excel writes), else
+/// GBK/GB18030, the encoding Excel uses for CSV on Chinese Windows.
+fn decode_csv(bytes: &[u8]) -> Result<String, OfficeError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return Ok(text.to_owned());
+    }
+    encoding_rs::GB18030
+        .decode_without_bom_handling_and_without_replacement(bytes)
+        .map(|text| text.into_owned())
+        .ok_or_else(|| OfficeError::invalid("msg_import_encoding"))
 }
 
 /// Parses an import: a header `code,name_zh,name_en,category,district[,address]`
@@ -185,14 +234,24 @@ pub fn parse_import(state: &AppState, text: &str) -> Result<Vec<institution::Act
     }
 }
 
+/// `POST /office/institutions/import`: a CSV file (or pasted text) of
+/// institutions, all stored or none.
 pub async fn import(
     state: web::Data<AppState>,
     Office(session): Office,
-    form: web::Form<ImportForm>,
+    multipart: Multipart,
 ) -> Result<HttpResponse, OfficeError> {
     require_admin(&session)?;
+    let form = read_import(multipart).await?;
     check_csrf(&session, &form.csrf)?;
-    let rows = parse_import(&state, &form.csv).map_err(OfficeError::Invalid)?;
+    let text = if form.file.is_empty() {
+        form.pasted
+    } else {
+        decode_csv(&form.file)?
+    };
+    let rows = parse_import(&state, &text).map_err(|detail| {
+        OfficeError::Invalid(Message::new("msg_import_invalid").arg("detail", detail))
+    })?;
     upsert(&state, rows, &session.user.username, "institution.import").await?;
     Ok(see_other("/office/institutions"))
 }
@@ -221,9 +280,7 @@ pub async fn save_group(
         || code.contains(char::is_whitespace)
         || form.name_zh.trim().is_empty()
     {
-        return Err(OfficeError::Invalid(
-            "a code of 1 to 64 characters without spaces, and a Chinese name".into(),
-        ));
+        return Err(OfficeError::invalid("msg_group_fields"));
     }
     let (name_zh, name_en) = (
         form.name_zh.trim().to_owned(),
@@ -259,7 +316,7 @@ pub async fn save_group(
             )
             .await?
         }
-        _ => return Err(OfficeError::Invalid("kind is district or category".into())),
+        _ => return Err(OfficeError::invalid("msg_group_kind")),
     }
     audit::record(
         &txn,
@@ -390,8 +447,8 @@ pub async fn show(
             "category": catalog.categories[inst.category].name_zh,
             "district": catalog.districts[inst.district].name_zh,
             "points": points,
-            "trend": charts::intervals("得分及95%置信区间 · Score with 95% CI", &chart_points),
-            "profile": charts::bars("维度得分 · Dimension profile (latest)", &dimensions, Some(100.0)),
+            "trend": charts::intervals(&state.templates.text(state.lang(&req), "office_chart_trend"), &chart_points),
+            "profile": charts::bars(&state.templates.text(state.lang(&req), "office_chart_profile"), &dimensions, Some(100.0)),
             "has_profile": !dimensions.is_empty(),
             "comments": comment_views,
             "tasks": tasks,

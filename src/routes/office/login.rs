@@ -14,7 +14,7 @@ use crate::auth::{Office, SESSION_COOKIE, SESSION_HOURS};
 use crate::db::users::{self, Lockout, Login};
 use crate::routes::survey::{csrf_token, device_id, device_or_new};
 use crate::state::AppState;
-use crate::templates::Lang;
+use crate::templates::Message;
 
 #[derive(Deserialize)]
 pub struct NextQuery {
@@ -33,13 +33,16 @@ fn render(
     req: &HttpRequest,
     device: &str,
     next: &str,
-    error: Option<String>,
+    error: Option<Message>,
 ) -> Result<String, OfficeError> {
+    let lang = state.lang(req);
+    let error = error.map(|m| state.templates.message(lang, &m));
+    // `next` is taken by the language switch; the page after sign-in is `return_to`.
     Ok(state.templates.render(
         "office/login.html.tera",
-        Lang::Zh,
+        lang,
         req.path(),
-        &json!({ "csrf": csrf_token(state, device), "next": next, "error": error }),
+        &json!({ "csrf": csrf_token(state, device), "return_to": next, "error": error }),
     )?)
 }
 
@@ -90,7 +93,7 @@ pub async fn submit(
         max_failures: state.settings.login_max_failures,
         minutes: state.settings.login_lockout_minutes,
     };
-    let refuse = |message: String| -> Result<HttpResponse, OfficeError> {
+    let refuse = |message: Message| -> Result<HttpResponse, OfficeError> {
         let body = render(&state, &req, &device, &next, Some(message))?;
         Ok(HttpResponse::Unauthorized()
             .insert_header(actix_web::http::header::ContentType::html())
@@ -112,12 +115,11 @@ pub async fn submit(
             response.add_cookie(&cookie).map_err(anyhow::Error::from)?;
             Ok(response)
         }
-        Login::Invalid => refuse("用户名或密码不正确。 The user name or password is wrong.".into()),
-        Login::Locked(until) => refuse(format!(
-            "登录失败次数过多，账号已暂时锁定，请于 {} 后再试。 Too many failed sign-ins: the account is locked until {} UTC.",
-            until.format("%H:%M"),
-            until.format("%Y-%m-%d %H:%M")
-        )),
+        Login::Invalid => refuse(Message::new("msg_login_invalid")),
+        Login::Locked(until) => refuse(
+            Message::new("msg_login_locked")
+                .arg("until", until.format("%Y-%m-%d %H:%M").to_string()),
+        ),
     }
 }
 

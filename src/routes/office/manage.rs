@@ -13,6 +13,7 @@ use super::{check_csrf, page, require_admin, require_staff, see_other};
 use crate::auth::{Office, Role};
 use crate::db::{audit, model, users};
 use crate::state::AppState;
+use crate::templates::Message;
 
 /// Audit entries shown.
 const AUDIT_SHOWN: u64 = 500;
@@ -55,7 +56,9 @@ pub async fn save_model(
     require_admin(&session)?;
     check_csrf(&session, &form.csrf)?;
     if let Err(e) = analysis::Model::from_toml_str(&form.toml) {
-        return Err(OfficeError::Invalid(format!("the model is invalid: {e}")));
+        return Err(OfficeError::Invalid(
+            Message::new("msg_model_invalid").arg("detail", e.to_string()),
+        ));
     }
     let saved = model::save(
         &state.db,
@@ -155,9 +158,12 @@ pub async fn save_questionnaire(
     let category_id = catalog
         .category_index(&category)
         .map(|i| catalog.categories[i].id)
-        .ok_or_else(|| OfficeError::Invalid(format!("no category '{category}'")))?;
-    let items = crate::db::questionnaires::parse_items(&form.items)
-        .map_err(|problems| OfficeError::Invalid(problems.join("; ")))?;
+        .ok_or_else(|| {
+            OfficeError::Invalid(Message::new("msg_no_category").arg("code", category.as_str()))
+        })?;
+    let items = crate::db::questionnaires::parse_items(&form.items).map_err(|problems| {
+        OfficeError::Invalid(Message::new("msg_items_invalid").arg("detail", problems.join("; ")))
+    })?;
     // Every dimension needs a weight: the category's own, or `default`'s
     // (the spec's rule), or the pipeline would refuse the period later.
     let current = model::current(&state.db).await?;
@@ -170,10 +176,10 @@ pub async fn save_questionnaire(
         })
     };
     if let Some(unknown) = items.iter().find(|i| !has_weight(&i.dimension_code)) {
-        return Err(OfficeError::Invalid(format!(
-            "dimension '{}' has no weight in the model (add it to the model first)",
-            unknown.dimension_code
-        )));
+        return Err(OfficeError::Invalid(
+            Message::new("msg_dimension_unweighted")
+                .arg("dimension", unknown.dimension_code.as_str()),
+        ));
     }
     let version = crate::db::questionnaires::new_version(&state.db, category_id, &items).await?;
     audit::record(
@@ -245,8 +251,7 @@ pub async fn add_user(
 ) -> Result<HttpResponse, OfficeError> {
     require_admin(&session)?;
     check_csrf(&session, &form.csrf)?;
-    let role = Role::parse(&form.role)
-        .ok_or_else(|| OfficeError::Invalid("the role is admin, analyst or institution".into()))?;
+    let role = Role::parse(&form.role).ok_or_else(|| OfficeError::invalid("msg_role"))?;
     let institution_id = match form.institution.trim() {
         "" => None,
         code => Some(
@@ -254,7 +259,9 @@ pub async fn add_user(
                 .catalog
                 .get()
                 .institution(code)
-                .ok_or_else(|| OfficeError::Invalid(format!("no institution '{code}'")))?
+                .ok_or_else(|| {
+                    OfficeError::Invalid(Message::new("msg_no_institution").arg("code", code))
+                })?
                 .id,
         ),
     };
@@ -268,7 +275,7 @@ pub async fn add_user(
     .await
     .map_err(|e| match e {
         users::NewUserError::Internal(e) => OfficeError::Internal(e),
-        other => OfficeError::Invalid(other.to_string()),
+        other => OfficeError::Invalid(other.message()),
     })?;
     audit::record(
         &state.db,
@@ -324,13 +331,11 @@ pub async fn add_token(
             d.parse::<i64>()
                 .ok()
                 .filter(|d| (1..=3650).contains(d))
-                .ok_or_else(|| {
-                    OfficeError::Invalid("days is a whole number from 1 to 3650".into())
-                })?,
+                .ok_or_else(|| OfficeError::invalid("msg_token_days"))?,
         ),
     };
     if form.name.trim().is_empty() {
-        return Err(OfficeError::Invalid("give the token a name".into()));
+        return Err(OfficeError::invalid("msg_token_name"));
     }
     let issued = users::issue_api_token(
         &state.db,

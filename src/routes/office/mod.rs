@@ -20,7 +20,6 @@ use serde::Serialize;
 use self::error::OfficeError;
 use crate::auth::{Office, Session};
 use crate::state::AppState;
-use crate::templates::Lang;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -135,10 +134,12 @@ pub fn page(
         "csrf".into(),
         serde_json::Value::String(session.csrf.clone()),
     );
-    let body =
-        state
-            .templates
-            .render(name, Lang::Zh, req.path(), &serde_json::Value::Object(ctx))?;
+    let body = state.templates.render(
+        name,
+        state.lang(req),
+        req.path(),
+        &serde_json::Value::Object(ctx),
+    )?;
     Ok(html(body))
 }
 

@@ -11,6 +11,7 @@ use crate::db::{periods, snapshots};
 use crate::domain::period::Period;
 use crate::publish::{self, PublishError};
 use crate::state::AppState;
+use crate::templates::Message;
 
 #[derive(Serialize)]
 struct PeriodRow {
@@ -68,18 +69,18 @@ pub async fn publish(
 ) -> Result<HttpResponse, OfficeError> {
     require_admin(&session)?;
     check_csrf(&session, &form.csrf)?;
-    let period: Period = period
-        .parse()
-        .map_err(|e: crate::domain::period::PeriodError| OfficeError::Invalid(e.to_string()))?;
+    let period: Period = period.parse().map_err(OfficeError::from)?;
     let published =
         publish::publish(&state.db, &state.settings, period, &session.user.username).await;
     state.frozen.invalidate();
     match published {
         Ok(_) => Ok(see_other(&format!("/office/dashboard?period={period}"))),
-        Err(PublishError::NothingToPublish(p)) => Err(OfficeError::Invalid(format!(
-            "period {p} has no responses to publish"
-        ))),
-        Err(PublishError::Invalid(m)) => Err(OfficeError::Invalid(m)),
+        Err(PublishError::NothingToPublish(p)) => Err(OfficeError::Invalid(
+            Message::new("msg_nothing_to_publish").arg("period", p.to_string()),
+        )),
+        Err(PublishError::Invalid(m)) => Err(OfficeError::Invalid(
+            Message::new("msg_publish_invalid").arg("detail", m),
+        )),
         Err(PublishError::Internal(e)) => Err(OfficeError::Internal(e)),
     }
 }
@@ -98,13 +99,9 @@ pub async fn reopen(
 ) -> Result<HttpResponse, OfficeError> {
     require_admin(&session)?;
     check_csrf(&session, &form.csrf)?;
-    let period: Period = period
-        .parse()
-        .map_err(|e: crate::domain::period::PeriodError| OfficeError::Invalid(e.to_string()))?;
+    let period: Period = period.parse().map_err(OfficeError::from)?;
     if form.reason.trim().is_empty() {
-        return Err(OfficeError::Invalid(
-            "reopening a period needs a reason".into(),
-        ));
+        return Err(OfficeError::invalid("msg_reopen_reason"));
     }
     publish::reopen(&state.db, period, &session.user.username, &form.reason).await?;
     state.frozen.invalidate();

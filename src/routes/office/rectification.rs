@@ -160,9 +160,7 @@ pub async fn decide(
         "uphold" => true,
         "reject" => false,
         _ => {
-            return Err(OfficeError::Invalid(
-                "the decision is uphold or reject".into(),
-            ));
+            return Err(OfficeError::invalid("msg_appeal_decision"));
         }
     };
     rectification::decide_appeal(&state.db, *id, &session.user, uphold, &form.note)

@@ -1,0 +1,40 @@
+# 服务端生成的提示：考评办表单校验、整改与申诉步骤、登录。
+# `{ $detail }` 为不翻译的技术性说明（如解析器给出的原文）。
+
+msg_bad_period = “{ $text }”不是有效的期次（应为 YYYY、YYYY-Qn 或 YYYY-MM）。
+msg_nothing_to_publish = 期次 { $period } 没有可发布的评价数据。
+msg_publish_invalid = 无法计算本期指标：{ $detail }
+msg_reopen_reason = 重新开放期次须填写原因。
+msg_group_fields = 请填写 1 至 64 个字符且不含空格的代码，以及中文名称。
+msg_group_kind = 类型只能是区县或行业。
+msg_model_invalid = 模型有误：{ $detail }
+msg_no_category = 不存在行业“{ $code }”。
+msg_no_institution = 不存在单位“{ $code }”。
+msg_items_invalid = 题目有误：{ $detail }
+msg_dimension_unweighted = 维度“{ $dimension }”在模型中没有权重，请先在模型中添加。
+msg_role = 角色只能是管理员、分析员或单位用户。
+msg_user_name = 用户名为 1 至 64 个字母、数字或 . _ - @。
+msg_user_password = 密码至少 { $min } 个字符。
+msg_user_needs_institution = 单位用户必须指定所属单位。
+msg_user_not_institution = 只有单位用户才能指定所属单位。
+msg_user_taken = 用户名“{ $name }”已被占用。
+msg_token_days = 有效期为 1 至 3650 的整数天。
+msg_token_name = 请为令牌命名。
+msg_text_too_long = 最多 { $max } 个字符。
+msg_text_empty = 内容不能为空。
+msg_task_wrong_status = 该任务当前为“{ $status }”，而不是“{ $expected }”，请刷新页面查看最新状态。
+msg_appeal_kind = 申诉只适用于误评或恶意评价。
+msg_appeal_reason = 请填写 1 至 { $max } 个字符的理由。
+msg_appeal_voided = 该评价已作废。
+msg_appeal_no_comment = 只有附有意见的评价才能申诉。
+msg_appeal_not_poor = 只有差评（某题为 1 或 2 分）才能申诉。
+msg_appeal_twice = 该评价已经申诉过。
+msg_appeal_decided = 该申诉已处理（“{ $status }”）。
+msg_appeal_decision = 处理结果只能是支持或驳回。
+msg_login_invalid = 用户名或密码不正确。
+msg_login_locked = 登录失败次数过多，账号已暂时锁定，请于 { $until }（UTC）后再试。
+msg_import_interrupted = 上传中断，请重新发送文件。
+msg_import_too_large = 名单超过 { $max } MiB。
+msg_import_encoding = 文件既不是 UTF-8 也不是 GBK 编码的文本，请另存为 CSV（UTF-8）后重试。
+msg_import_invalid = 名单未导入：{ $detail }
+msg_institution_invalid = 单位未保存：{ $detail }

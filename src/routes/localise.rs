@@ -1,0 +1,61 @@
+//! Error pages in the reader's language. `ResponseError::error_response`
+//! has no request, so error types render their default (Chinese) page; this
+//! middleware, which knows the request, renders it again in the language the
+//! reader chose or their browser asks for.
+
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, web};
+
+use crate::error::PageError;
+use crate::routes::office::error::OfficeError;
+use crate::state::AppState;
+use crate::templates::Lang;
+
+pub async fn localise_errors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody, BoxBody>>, Error> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let lang = state.as_ref().map(|s| s.lang(req.request()));
+    let path = req.path().to_owned();
+    let mut res = next.call(req).await?;
+    if is_html(&res) {
+        // Pages differ by the language cookie and Accept-Language.
+        res.headers_mut().insert(
+            header::VARY,
+            HeaderValue::from_static("Accept-Language, Cookie"),
+        );
+    }
+    let (Some(state), Some(lang)) = (state, lang) else {
+        return Ok(res.map_into_left_body());
+    };
+    if lang == Lang::Zh {
+        return Ok(res.map_into_left_body());
+    }
+    let templates = &state.templates;
+    let body = res.response().error().and_then(|e| {
+        if let Some(e) = e.as_error::<PageError>() {
+            Some(e.render(templates, lang, &path))
+        } else {
+            e.as_error::<OfficeError>()
+                .filter(|e| !matches!(e, OfficeError::Login(_)))
+                .map(|e| e.render(templates, lang, &path))
+        }
+    });
+    Ok(match body {
+        Some(body) => res
+            .map_body(|_, _| BoxBody::new(body))
+            .map_into_right_body(),
+        None => res.map_into_left_body(),
+    })
+}
+
+fn is_html<B>(res: &ServiceResponse<B>) -> bool {
+    res.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
+}

@@ -1,0 +1,81 @@
+//! The institution list imported from a CSV file, as Excel writes it.
+
+use pingyi::auth::Role;
+use reqwest::StatusCode;
+use reqwest::multipart::{Form, Part};
+
+use crate::helpers::*;
+use crate::office_support::*;
+
+async fn import(app: &TestApp, browser: &Browser, csrf: &str, file: Vec<u8>) -> reqwest::Response {
+    let form = Form::new()
+        .text("csrf", csrf.to_owned())
+        .part(
+            "file",
+            Part::bytes(file)
+                .file_name("units.csv")
+                .mime_str("text/csv")
+                .unwrap(),
+        )
+        .text("csv", "");
+    browser
+        .client
+        .post(app.url("/office/institutions/import"))
+        .header("x-forwarded-for", &browser.ip)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn a_gbk_csv_file_is_imported_whole_and_a_bad_row_imports_nothing() {
+    let app = spawn_app().await;
+    let (admin, csrf) = office_browser(&app, "boss", Role::Admin, None).await;
+    let before = app.count("SELECT COUNT(*) FROM institution").await;
+
+    // Excel on Chinese Windows saves CSV as GBK.
+    let text = "code,name_zh,name_en,category,district,address\n\
+                water-90,东城第九十供水营业厅,Dongcheng Water Hall 90,water,dongcheng,东城区某路1号\n\
+                water-91,西城第九十一供水营业厅,Xicheng Water Hall 91,water,xicheng,\n";
+    let (gbk, _, unmappable) = encoding_rs::GBK.encode(text);
+    assert!(!unmappable);
+    let r = import(&app, &admin, &csrf, gbk.into_owned()).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM institution").await,
+        before + 2
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM institution WHERE code = 'water-90' AND name_zh = '东城第九十供水营业厅'").await,
+        1
+    );
+    assert!(
+        app.state.catalog.get().institution("water-91").is_some(),
+        "the catalog is reloaded"
+    );
+
+    // A UTF-8 file with a BOM and one bad row: nothing is stored, and the
+    // page names the line and the value.
+    let bad = "\u{feff}code,name_zh,name_en,category,district\n\
+               water-92,第九十二供水营业厅,Hall 92,water,dongcheng\n\
+               water-93,第九十三供水营业厅,Hall 93,water,atlantis\n";
+    let r = import(&app, &admin, &csrf, bad.as_bytes().to_vec()).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("3") && page.contains("atlantis"), "{page}");
+    assert!(page.contains("未做任何更改"), "{page}");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM institution").await,
+        before + 2
+    );
+
+    // Neither UTF-8 nor GBK.
+    let r = import(&app, &admin, &csrf, vec![0xff, 0xfe, 0x00, 0xd8, 0x41]).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("UTF-8"));
+
+    // Without the session's CSRF token nothing happens.
+    let r = import(&app, &admin, "forged", text.as_bytes().to_vec()).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
