@@ -217,18 +217,18 @@ async fn repeated_failed_logins_lock_the_account_even_against_the_right_password
     for _ in 0..2 {
         let r = sign_in(&app, &browser, "ana", "wrong password!").await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-        assert!(r.text().await.unwrap().contains("password is wrong"));
+        assert!(r.text().await.unwrap().contains("用户名或密码不正确"));
     }
     let third = sign_in(&app, &browser, "ana", "wrong password!").await;
     assert_eq!(third.status(), StatusCode::UNAUTHORIZED);
-    assert!(third.text().await.unwrap().contains("locked"));
+    assert!(third.text().await.unwrap().contains("锁定"));
     let right = sign_in(&app, &browser, "ana", PASSWORD).await;
     assert_eq!(
         right.status(),
         StatusCode::UNAUTHORIZED,
         "locked despite the right password"
     );
-    assert!(right.text().await.unwrap().contains("locked"));
+    assert!(right.text().await.unwrap().contains("锁定"));
     // When the lock expires, the right password works and resets the count.
     app.count("SELECT COUNT(*) FROM office_user").await;
     sea_orm::ConnectionTrait::execute_unprepared(

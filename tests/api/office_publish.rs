@@ -450,7 +450,7 @@ async fn rectification_runs_from_publication_to_follow_up_across_two_periods() {
         .await
         .unwrap();
     assert!(
-        task_page.contains("below 70"),
+        task_page.contains("低于 70"),
         "the reasons name the score: {task_page}"
     );
     assert_eq!(
@@ -554,7 +554,7 @@ async fn rectification_runs_from_publication_to_follow_up_across_two_periods() {
             > 0,
         "power-01 is flagged too"
     );
-    assert!(list.contains("class=\"overdue\"") && list.contains("Overdue tasks"));
+    assert!(list.contains("class=\"overdue\"") && list.contains("逾期任务"));
 
     // The next published period closes the loop.
     publish(&app, &admin, &csrf, "2026-02").await;
@@ -568,7 +568,7 @@ async fn rectification_runs_from_publication_to_follow_up_across_two_periods() {
         .text()
         .await
         .unwrap();
-    assert!(page.contains("no longer flagged"));
+    assert!(page.contains("已不在整改名单"));
     let results = app
         .browser("198.51.100.50")
         .get(&app, "/results/2026-01")

@@ -278,6 +278,46 @@ async fn the_captcha_image_is_shown_and_a_wrong_answer_is_refused() {
     b.close().await;
 }
 
+#[actix_web::test]
+async fn the_questionnaire_works_without_its_script() {
+    let Some(tools) = tools() else { return };
+    let app = spawn_app().await;
+    let b = Browser::open(
+        &tools,
+        &app.address,
+        "without_script",
+        Setup::new(Viewport::Phone, "zh-CN"),
+    )
+    .await;
+    // The script never loads, as on a browser with JavaScript off or a
+    // network that drops it.
+    b.block_urls(&["*/static/survey.js"]).await;
+    b.goto("/s/power-01").await;
+    assert!(
+        !b.css("#progress").await.is_displayed().await.unwrap(),
+        "no script, no progress line"
+    );
+    // An empty form goes to the server, which answers with the marked items.
+    b.click_and_load("form.survey button[type=submit]").await;
+    assert_eq!(b.path().await, "/s/power-01");
+    assert!(
+        b.text(".alert")
+            .await
+            .contains(&text(&app, Lang::Zh, "fix_errors")),
+        "the server's error summary"
+    );
+    let marked = b.all("fieldset.item.invalid").await.len();
+    assert_eq!(marked, b.all("fieldset.item").await.len());
+    b.audit("server_errors").await;
+    assert_eq!(app.responses().await, 0);
+    answer_by_clicks(&b).await;
+    b.click_and_load("form.survey button[type=submit]").await;
+    assert_eq!(b.path().await, "/s/power-01/thanks");
+    b.audit("thanks").await;
+    assert_eq!(app.responses().await, 1);
+    b.close().await;
+}
+
 async fn sign_in(b: &Browser, username: &str) {
     b.goto("/office/login").await;
     b.css("#username").await.send_keys(username).await.unwrap();
