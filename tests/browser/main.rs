@@ -372,6 +372,12 @@ async fn the_office_publishes_a_period_and_an_institution_answers_its_task() {
         ranking.find(&name("water-01")).expect("water-01 ranked"),
     );
     assert!(best < worst, "ranked by score: {ranking}");
+    b.goto("/office/institutions/water-01").await;
+    assert!(
+        b.all("svg.chart[role=img]").await.len() >= 2,
+        "the trend and the dimension profile"
+    );
+    b.audit("institution").await;
     for page in [
         "institutions",
         "model",

@@ -1,23 +1,68 @@
-//! Server-side SVG charts, drawn here rather than with a charting crate:
-//! the office needs three simple kinds (horizontal bars, a histogram, and
-//! points with interval bars over periods), which take less code than
-//! adapting a general library, add no dependency or build time, and keep
-//! every page free of scripts (the CSP allows none inline). Each chart has a
-//! `viewBox` and no fixed width, so it scales from a phone to a laptop, and
-//! a `<title>` per mark for screen readers and tooltips. Text is escaped.
+//! Server-side SVG charts of the office pages, drawn with plotters. Text
+//! stays `<text>` (no font files in the binary; the browser's CJK font draws
+//! the labels), plotters escapes it, and the pages stay free of scripts. The
+//! root gets a `viewBox` without fixed size, so a chart scales from a phone
+//! to a laptop, and `role="img"` with the title as its accessible name.
 
-use std::fmt::Write;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-const WIDTH: f64 = 640.0;
-const BAR_HEIGHT: f64 = 22.0;
-const GAP: f64 = 6.0;
-const LABEL_WIDTH: f64 = 150.0;
-const ACCENT: &str = "#b3261e";
-const MUTED: &str = "#5b6470";
-const GRID: &str = "#d8dde3";
+const WIDTH: u32 = 640;
+const ROW_HEIGHT: u32 = 26;
+const ACCENT: RGBColor = RGBColor(0xb3, 0x26, 0x1e);
+const MUTED: RGBColor = RGBColor(0x5b, 0x64, 0x70);
+const GRID: RGBColor = RGBColor(0xd8, 0xdd, 0xe3);
+const FONT: &str = "sans-serif";
 
-/// Escapes text for SVG.
-pub fn escape(text: &str) -> String {
+fn fmt_value(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e9 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+/// Draws into an SVG of `height` and makes it responsive and labelled; a
+/// drawing error (none is expected: the ranges are checked) leaves a chart
+/// with its title only, logged.
+fn render(
+    title: &str,
+    height: u32,
+    draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> anyhow::Result<()>,
+) -> String {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        let drawn = root
+            .fill(&WHITE)
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .and_then(|()| draw(&root))
+            .and_then(|()| root.present().map_err(|e| anyhow::anyhow!("{e}")));
+        if let Err(e) = drawn {
+            tracing::warn!(error = %e, chart = title, "A chart failed to draw");
+        }
+    }
+    accessible(&svg, title, height)
+}
+
+/// Swaps the root's fixed size for a class and an accessible name.
+fn accessible(svg: &str, title: &str, height: u32) -> String {
+    let fixed = format!(r#"<svg width="{WIDTH}" height="{height}" "#);
+    let name = escape(title);
+    match svg.strip_prefix(&fixed) {
+        Some(rest) => {
+            let (attrs, body) = rest.split_once('>').unwrap_or((rest, ""));
+            format!(
+                r#"<svg class="chart" role="img" aria-label="{name}" {attrs}><title>{name}</title>{body}"#
+            )
+        }
+        None => svg.to_owned(),
+    }
+}
+
+/// Escapes text for an SVG attribute or element.
+fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -32,138 +77,197 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-fn fmt_value(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e9 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.1}")
-    }
+fn caption_font() -> FontDesc<'static> {
+    FontDesc::new(FontFamily::Name(FONT), 20.0, FontStyle::Bold)
 }
 
-/// Horizontal bars, one per (label, value); `max` fixes the scale (for
-/// scores, 100), else the largest value.
+fn plot_err<E: std::error::Error + Send + Sync>(e: DrawingAreaErrorKind<E>) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
+}
+
+/// Horizontal bars, one per (label, value), the value written at the end;
+/// `max` fixes the scale (for scores, 100), else the largest value.
 pub fn bars(title: &str, rows: &[(String, f64)], max: Option<f64>) -> String {
-    let max = max
+    let top = max
         .unwrap_or_else(|| rows.iter().map(|r| r.1).fold(0.0, f64::max))
-        .max(f64::MIN_POSITIVE);
-    let height = 30.0 + rows.len() as f64 * (BAR_HEIGHT + GAP);
-    let plot = WIDTH - LABEL_WIDTH - 60.0;
-    let mut svg = String::new();
-    let _ = write!(
-        svg,
-        r#"<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{t}" xmlns="http://www.w3.org/2000/svg"><title>{t}</title><text x="0" y="16" font-size="14" font-weight="600">{t}</text>"#,
-        t = escape(title)
-    );
-    for (i, (label, value)) in rows.iter().enumerate() {
-        let y = 28.0 + i as f64 * (BAR_HEIGHT + GAP);
-        let w = (value / max).clamp(0.0, 1.0) * plot;
-        let _ = write!(
-            svg,
-            r#"<g><title>{l}: {v}</title><text x="{lx}" y="{ty}" font-size="12" text-anchor="end">{l}</text><rect x="{LABEL_WIDTH}" y="{y}" width="{w:.1}" height="{BAR_HEIGHT}" fill="{ACCENT}"/><text x="{vx:.1}" y="{ty}" font-size="12" fill="{MUTED}">{v}</text></g>"#,
-            l = escape(label),
-            v = fmt_value(*value),
-            lx = LABEL_WIDTH - 6.0,
-            ty = y + 15.0,
-            vx = LABEL_WIDTH + w + 4.0,
-        );
-    }
-    svg.push_str("</svg>");
-    svg
+        .max(1.0);
+    let n = rows.len().max(1);
+    let height = 60 + ROW_HEIGHT * n as u32;
+    render(title, height, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, caption_font())
+            .margin(8)
+            .x_label_area_size(22)
+            .y_label_area_size(150)
+            .build_cartesian_2d(0.0..top * 1.12, (0..n).into_segmented())
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(GRID)
+            .axis_style(MUTED)
+            .x_labels(5)
+            .x_label_formatter(&|v| fmt_value(*v))
+            .y_labels(n)
+            .y_label_formatter(&|seg| match seg {
+                SegmentValue::CenterOf(i) => n
+                    .checked_sub(1 + *i)
+                    .and_then(|row| rows.get(row))
+                    .map(|r| r.0.clone())
+                    .unwrap_or_default(),
+                _ => String::new(),
+            })
+            .label_style((FONT, 15).into_font().color(&MUTED))
+            .draw()
+            .map_err(plot_err)?;
+        chart
+            .draw_series(rows.iter().enumerate().map(|(row, (_, v))| {
+                // Segments count upwards; the first row goes at the top.
+                let i = n - 1 - row;
+                let v = v.clamp(0.0, top);
+                let mut bar = Rectangle::new(
+                    [
+                        (0.0, SegmentValue::Exact(i)),
+                        (v, SegmentValue::Exact(i + 1)),
+                    ],
+                    ACCENT.filled(),
+                );
+                bar.set_margin(4, 4, 0, 0);
+                bar
+            }))
+            .map_err(plot_err)?;
+        chart
+            .draw_series(rows.iter().enumerate().map(|(row, (_, v))| {
+                let i = n - 1 - row;
+                Text::new(
+                    fmt_value(*v),
+                    (v.clamp(0.0, top) + top * 0.01, SegmentValue::CenterOf(i)),
+                    (FONT, 15)
+                        .into_font()
+                        .color(&MUTED)
+                        .pos(Pos::new(HPos::Left, VPos::Center)),
+                )
+            }))
+            .map_err(plot_err)?;
+        Ok(())
+    })
 }
 
-/// A histogram of values in [lo, hi) with `bins` equal bins (the last bin
-/// includes `hi`).
-pub fn histogram(title: &str, values: &[f64], lo: f64, hi: f64, bins: usize) -> String {
-    let bins = bins.max(1);
+/// The counts of a histogram of values in [lo, hi) with `bins` equal bins
+/// (the last bin includes `hi`; values outside or not finite are dropped).
+fn bin_counts(values: &[f64], lo: f64, hi: f64, bins: usize) -> Vec<u32> {
     let step = (hi - lo) / bins as f64;
-    let mut counts = vec![0usize; bins];
-    for v in values.iter().filter(|v| v.is_finite()) {
-        let i = (((v - lo) / step).floor().max(0.0) as usize).min(bins - 1);
+    let mut counts = vec![0u32; bins];
+    for v in values
+        .iter()
+        .filter(|v| v.is_finite() && (lo..=hi).contains(*v))
+    {
+        // In range, so the cast is of a small non-negative number.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let i = (((v - lo) / step).floor() as usize).min(bins - 1);
         counts[i] += 1;
     }
-    let max = counts.iter().copied().max().unwrap_or(0).max(1) as f64;
-    let (height, plot_h, base) = (220.0, 160.0, 190.0);
-    let bar_w = (WIDTH - 40.0) / bins as f64;
-    let mut svg = String::new();
-    let _ = write!(
-        svg,
-        r#"<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{t}" xmlns="http://www.w3.org/2000/svg"><title>{t}</title><text x="0" y="16" font-size="14" font-weight="600">{t}</text>"#,
-        t = escape(title)
-    );
-    for (i, n) in counts.iter().enumerate() {
-        let h = *n as f64 / max * plot_h;
-        let x = 20.0 + i as f64 * bar_w;
-        let from = lo + i as f64 * step;
-        let _ = write!(
-            svg,
-            r#"<g><title>{a}–{b}: {n}</title><rect x="{x:.1}" y="{y:.1}" width="{w:.1}" height="{h:.1}" fill="{ACCENT}"/><text x="{cx:.1}" y="{ly}" font-size="11" text-anchor="middle" fill="{MUTED}">{a}</text></g>"#,
-            a = fmt_value(from),
-            b = fmt_value(from + step),
-            y = base - h,
-            w = (bar_w - 2.0).max(1.0),
-            cx = x + bar_w / 2.0,
-            ly = base + 14.0,
-        );
-    }
-    let _ = write!(
-        svg,
-        r#"<line x1="20" y1="{base}" x2="{x2}" y2="{base}" stroke="{MUTED}"/></svg>"#,
-        x2 = WIDTH - 20.0
-    );
-    svg
+    counts
+}
+
+/// A histogram of values in [lo, hi] with `bins` equal bins.
+pub fn histogram(title: &str, values: &[f64], lo: f64, hi: f64, bins: usize) -> String {
+    let bins = bins.max(1);
+    let counts = bin_counts(values, lo, hi, bins);
+    let top = counts.iter().copied().max().unwrap_or(0).max(1);
+    let step = (hi - lo) / bins as f64;
+    render(title, 260, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, caption_font())
+            .margin(8)
+            .x_label_area_size(24)
+            .y_label_area_size(36)
+            .build_cartesian_2d((0..bins).into_segmented(), 0u32..top + top / 8 + 1)
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(GRID)
+            .axis_style(MUTED)
+            .x_labels(bins)
+            .x_label_formatter(&|seg| match seg {
+                SegmentValue::CenterOf(i) => {
+                    let from = lo + *i as f64 * step;
+                    format!("{}–{}", fmt_value(from), fmt_value(from + step))
+                }
+                _ => String::new(),
+            })
+            .y_labels(5)
+            .label_style((FONT, 14).into_font().color(&MUTED))
+            .draw()
+            .map_err(plot_err)?;
+        chart
+            .draw_series(
+                Histogram::vertical(&chart)
+                    .style(ACCENT.filled())
+                    .margin(2)
+                    .data(counts.iter().enumerate().map(|(i, n)| (i, *n))),
+            )
+            .map_err(plot_err)?;
+        Ok(())
+    })
 }
 
 /// A labelled point with its interval: (label, value, low, high).
 pub type IntervalPoint = (String, Option<f64>, Option<f64>, Option<f64>);
 
 /// One point per period with its interval (e.g. a score with its 95%
-/// confidence interval), on a 0–100 scale.
+/// confidence interval), on a 0–100 scale; a missing value is a gap.
 pub fn intervals(title: &str, points: &[IntervalPoint]) -> String {
-    let (height, top, bottom) = (240.0, 30.0, 200.0);
-    let y = |v: f64| bottom - (v.clamp(0.0, 100.0) / 100.0) * (bottom - top);
-    let step = (WIDTH - 80.0) / points.len().max(1) as f64;
-    let mut svg = String::new();
-    let _ = write!(
-        svg,
-        r#"<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{t}" xmlns="http://www.w3.org/2000/svg"><title>{t}</title><text x="0" y="16" font-size="14" font-weight="600">{t}</text>"#,
-        t = escape(title)
-    );
-    for tick in [0.0, 50.0, 100.0] {
-        let _ = write!(
-            svg,
-            r#"<line x1="40" y1="{v:.1}" x2="{x2}" y2="{v:.1}" stroke="{GRID}"/><text x="34" y="{ty:.1}" font-size="11" text-anchor="end" fill="{MUTED}">{tick}</text>"#,
-            v = y(tick),
-            ty = y(tick) + 4.0,
-            x2 = WIDTH - 20.0
-        );
-    }
-    for (i, (label, value, low, high)) in points.iter().enumerate() {
-        let x = 40.0 + step * (i as f64 + 0.5);
-        let _ = write!(
-            svg,
-            r#"<text x="{x:.1}" y="{ly}" font-size="11" text-anchor="middle" fill="{MUTED}">{l}</text>"#,
-            l = escape(label),
-            ly = bottom + 18.0
-        );
-        if let (Some(lo), Some(hi)) = (low, high) {
-            let _ = write!(
-                svg,
-                r#"<line x1="{x:.1}" y1="{a:.1}" x2="{x:.1}" y2="{b:.1}" stroke="{MUTED}" stroke-width="2"/>"#,
-                a = y(*lo),
-                b = y(*hi)
-            );
-        }
-        if let Some(v) = value {
-            let _ = write!(
-                svg,
-                r#"<circle cx="{x:.1}" cy="{cy:.1}" r="5" fill="{ACCENT}"><title>{l}: {v:.1}</title></circle>"#,
-                l = escape(label),
-                cy = y(*v)
-            );
-        }
-    }
-    svg.push_str("</svg>");
-    svg
+    let n = points.len().max(1);
+    render(title, 280, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, caption_font())
+            .margin(8)
+            .x_label_area_size(24)
+            .y_label_area_size(36)
+            .build_cartesian_2d((0..n).into_segmented(), 0.0..100.0)
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(GRID)
+            .axis_style(MUTED)
+            .x_labels(n)
+            .x_label_formatter(&|seg| match seg {
+                SegmentValue::CenterOf(i) => {
+                    points.get(*i).map(|p| p.0.clone()).unwrap_or_default()
+                }
+                _ => String::new(),
+            })
+            .y_labels(5)
+            .label_style((FONT, 14).into_font().color(&MUTED))
+            .draw()
+            .map_err(plot_err)?;
+        let clamp = |v: f64| v.clamp(0.0, 100.0);
+        chart
+            .draw_series(points.iter().enumerate().filter_map(|(i, p)| match p {
+                (_, Some(v), Some(lo), Some(hi)) => Some(ErrorBar::new_vertical(
+                    SegmentValue::CenterOf(i),
+                    clamp(*lo),
+                    clamp(*v),
+                    clamp(*hi),
+                    MUTED.stroke_width(2),
+                    12,
+                )),
+                _ => None,
+            }))
+            .map_err(plot_err)?;
+        chart
+            .draw_series(points.iter().enumerate().filter_map(|(i, p)| {
+                p.1.map(|v| Circle::new((SegmentValue::CenterOf(i), clamp(v)), 5, ACCENT.filled()))
+            }))
+            .map_err(plot_err)?;
+        Ok(())
+    })
 }
 
 #[cfg(test)]
@@ -171,25 +275,62 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bars_scale_to_the_maximum_and_escape_labels() {
+    fn charts_are_responsive_labelled_and_escape_text() {
         let svg = bars(
-            "T",
+            "T <&>",
             &[("<a>".into(), 50.0), ("b".into(), 100.0)],
             Some(100.0),
         );
-        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
-        assert!(svg.contains("&lt;a&gt;") && !svg.contains("<a>"));
-        let plot = WIDTH - LABEL_WIDTH - 60.0;
-        assert!(svg.contains(&format!("width=\"{:.1}\"", plot / 2.0)));
-        assert!(svg.contains(&format!("width=\"{plot:.1}\"")));
+        assert!(
+            svg.starts_with(
+                r#"<svg class="chart" role="img" aria-label="T &lt;&amp;&gt;" viewBox="0 0 640 "#
+            ),
+            "{svg}"
+        );
+        assert!(
+            svg.contains("<title>T &lt;&amp;&gt;</title>") && svg.trim_end().ends_with("</svg>")
+        );
+        assert!(
+            svg.contains("&lt;a&gt;") && !svg.contains("<a>"),
+            "labels are escaped"
+        );
+        let root = &svg[..svg.find('>').unwrap()];
+        assert!(!root.contains("width="), "no fixed size: {root}");
+    }
+
+    #[test]
+    fn bars_are_proportional_to_their_values() {
+        let svg = bars("T", &[("a".into(), 25.0), ("b".into(), 100.0)], Some(100.0));
+        let widths: Vec<f64> = svg
+            .split("<rect ")
+            .skip(1)
+            .filter(|r| r.contains("fill=\"#B3261E\""))
+            .filter_map(|r| {
+                let w = r.split("width=\"").nth(1)?.split('"').next()?;
+                w.parse().ok()
+            })
+            .collect();
+        assert_eq!(widths.len(), 2, "{svg}");
+        let ratio = widths[1] / widths[0];
+        assert!(
+            (ratio - 4.0).abs() < 0.2,
+            "100 is four times 25: {widths:?}"
+        );
     }
 
     #[test]
     fn histogram_counts_each_value_once_including_the_top_edge() {
-        let svg = histogram("H", &[0.0, 5.0, 99.0, 100.0, f64::NAN], 0.0, 100.0, 10);
-        assert!(svg.contains("<title>0–10: 2</title>"));
-        assert!(svg.contains("<title>90–100: 2</title>"));
-        assert_eq!(svg.matches("<rect").count(), 10);
+        assert_eq!(
+            bin_counts(
+                &[0.0, 5.0, 99.0, 100.0, f64::NAN, -1.0, 101.0],
+                0.0,
+                100.0,
+                10
+            ),
+            vec![2, 0, 0, 0, 0, 0, 0, 0, 0, 2]
+        );
+        let svg = histogram("H", &[0.0, 5.0, 99.0, 100.0], 0.0, 100.0, 10);
+        assert!(svg.contains("90–100"), "bins are labelled with their range");
     }
 
     #[test]
@@ -199,9 +340,11 @@ mod tests {
             &[
                 ("2026-01".into(), Some(70.0), Some(60.0), Some(80.0)),
                 ("2026-02".into(), None, None, None),
+                ("2026-03".into(), Some(75.0), Some(65.0), Some(85.0)),
             ],
         );
-        assert_eq!(svg.matches("<circle").count(), 1);
-        assert_eq!(svg.matches("stroke-width=\"2\"").count(), 1);
+        let points = svg.matches(r##"r="5" opacity="1" fill="#B3261E""##).count();
+        assert_eq!(points, 2, "one point per period with a value: {svg}");
+        assert!(svg.contains("2026-02"), "every period is on the axis");
     }
 }
