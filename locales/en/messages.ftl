@@ -39,3 +39,4 @@ msg_import_too_large = The list is larger than { $max } MiB.
 msg_import_encoding = The file is neither UTF-8 nor GBK text; save it as CSV (UTF-8) and try again.
 msg_import_invalid = The list was not imported: { $detail }
 msg_institution_invalid = The institution was not saved: { $detail }
+msg_model_field = “{ $value }” is not a number (field { $field }).

@@ -221,3 +221,23 @@ office_chart_trend = Score with its 95% confidence interval
 office_chart_profile = Dimension profile (latest period)
 office_csv_file = CSV file
 office_csv_file_hint = UTF-8 or GBK, as Excel saves it. Or paste the rows below instead.
+
+# The model editor.
+office_model_edit = Edit the model
+office_model_thresholds = Thresholds
+office_field_rectify_below = Rectification below this score
+office_field_rectify_dimension_below = Rectification below this dimension index
+office_field_min_sample = Smallest sample for a full result
+office_field_prior_strength = Shrinkage strength k (0 turns it off)
+office_field_min_completion = Share of items a response must answer (0–1)
+office_field_speeder = Speeder: under this many ms per answered item
+office_field_points_max = Points in the main scoring model
+office_model_source_weights_title = Source weights
+office_field_source_citizen = Citizen ratings
+office_field_source_assessor = Third-party surveys
+office_model_grades_title = Grade bands
+office_model_grades_hint = A score gets the first band whose minimum it reaches, in this order. Leave a row blank to drop it.
+office_field_grade = Grade
+office_field_grade_min = Minimum score
+office_model_weights_hint = One row per sector. A blank cell takes the default row's weight; weights are relative and each must be above 0.
+office_model_advanced = Advanced: edit the model as TOML

@@ -38,3 +38,4 @@ msg_import_too_large = 名单超过 { $max } MiB。
 msg_import_encoding = 文件既不是 UTF-8 也不是 GBK 编码的文本，请另存为 CSV（UTF-8）后重试。
 msg_import_invalid = 名单未导入：{ $detail }
 msg_institution_invalid = 单位未保存：{ $detail }
+msg_model_field = “{ $value }”不是数字（字段 { $field }）。

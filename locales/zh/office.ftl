@@ -218,3 +218,23 @@ office_chart_trend = 得分及 95% 置信区间
 office_chart_profile = 维度得分（最近一期）
 office_csv_file = CSV 文件
 office_csv_file_hint = UTF-8 或 GBK 编码（Excel 另存为 CSV 即可），也可以在下方直接粘贴。
+
+# 模型编辑。
+office_model_edit = 修改模型
+office_model_thresholds = 阈值
+office_field_rectify_below = 得分低于此值须整改
+office_field_rectify_dimension_below = 维度指数低于此值须整改
+office_field_min_sample = 完整结果所需的最小样本量
+office_field_prior_strength = 收缩强度 k（0 为不收缩）
+office_field_min_completion = 每份问卷至少作答的题目比例（0–1）
+office_field_speeder = 过快作答：每题少于此毫秒数
+office_field_points_max = 在综合考评中的分值
+office_model_source_weights_title = 来源权重
+office_field_source_citizen = 公众评价
+office_field_source_assessor = 第三方调查
+office_model_grades_title = 等级划分
+office_model_grades_hint = 按此顺序，得分达到的第一个等级下限即为其等级。整行留空即删除该等级。
+office_field_grade = 等级
+office_field_grade_min = 最低得分
+office_model_weights_hint = 每个行业一行。留空的单元格使用默认行的权重；权重为相对值，每个须大于 0。
+office_model_advanced = 高级：以 TOML 编辑模型

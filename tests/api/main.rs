@@ -9,6 +9,7 @@ mod helpers;
 mod landing;
 mod office_auth;
 mod office_institutions;
+mod office_model;
 mod office_publish;
 mod office_questionnaires;
 mod office_support;

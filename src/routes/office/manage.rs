@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::error::OfficeError;
 use super::{check_csrf, page, require_admin, require_staff, see_other};
-use crate::auth::{Office, Role};
+use crate::auth::{Office, Role, Session};
 use crate::db::{audit, model, users};
 use crate::state::AppState;
 use crate::templates::Message;
@@ -35,7 +35,13 @@ pub async fn model(
         &req,
         &session,
         "office/model.html.tera",
-        json!({ "current": current.toml, "version": current.version, "model": current.model, "versions": versions }),
+        json!({
+            "current": current.toml,
+            "version": current.version,
+            "model": current.model,
+            "versions": versions,
+            "editor": super::model_form::editor(&current.model, &state.catalog.get()),
+        }),
     )
 }
 
@@ -55,24 +61,28 @@ pub async fn save_model(
 ) -> Result<HttpResponse, OfficeError> {
     require_admin(&session)?;
     check_csrf(&session, &form.csrf)?;
-    if let Err(e) = analysis::Model::from_toml_str(&form.toml) {
+    store_model(&state, &session, &form.toml, &form.note).await
+}
+
+/// Validates a model's TOML and stores it as a new, audited version.
+pub async fn store_model(
+    state: &AppState,
+    session: &Session,
+    toml: &str,
+    note: &str,
+) -> Result<HttpResponse, OfficeError> {
+    if let Err(e) = analysis::Model::from_toml_str(toml) {
         return Err(OfficeError::Invalid(
             Message::new("msg_model_invalid").arg("detail", e.to_string()),
         ));
     }
-    let saved = model::save(
-        &state.db,
-        &form.toml,
-        form.note.trim(),
-        Some(&session.user.username),
-    )
-    .await?;
+    let saved = model::save(&state.db, toml, note.trim(), Some(&session.user.username)).await?;
     audit::record(
         &state.db,
         &session.user.username,
         "model.save",
         &format!("version {}", saved.version),
-        form.note.trim(),
+        note.trim(),
     )
     .await?;
     Ok(see_other("/office/model"))

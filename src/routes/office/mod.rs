@@ -10,6 +10,7 @@ pub mod error;
 mod institutions;
 mod login;
 mod manage;
+mod model_form;
 mod periods;
 mod rectification;
 
@@ -49,6 +50,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .route("/appeals/{id}", web::post().to(rectification::decide))
             .route("/model", web::get().to(manage::model))
             .route("/model", web::post().to(manage::save_model))
+            .route("/model/form", web::post().to(model_form::save))
             .route("/questionnaires", web::get().to(manage::questionnaires))
             .route(
                 "/questionnaires/{category}",
