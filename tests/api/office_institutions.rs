@@ -78,4 +78,14 @@ async fn a_gbk_csv_file_is_imported_whole_and_a_bad_row_imports_nothing() {
     // Without the session's CSRF token nothing happens.
     let r = import(&app, &admin, "forged", text.as_bytes().to_vec()).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // Analysts and institution users may not import.
+    for (name, role, inst) in [
+        ("ana", Role::Analyst, None),
+        ("water1", Role::Institution, Some("water-01")),
+    ] {
+        let (browser, csrf) = office_browser(&app, name, role, inst).await;
+        let r = import(&app, &browser, &csrf, text.as_bytes().to_vec()).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{name}");
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM institution").await, before + 2);
 }
