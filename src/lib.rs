@@ -7,7 +7,7 @@ pub mod cli_assessor;
 pub mod cli_office;
 pub mod configuration;
 pub mod db;
-pub mod domain;
+pub use pingyi_parse::domain;
 pub mod error;
 pub mod frames;
 pub mod guard;

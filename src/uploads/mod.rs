@@ -3,7 +3,6 @@
 //! every problem listed. The service here is called by the API, the web page
 //! and the benchmark alike.
 
-pub mod read;
 pub mod stage;
 pub mod template;
 pub mod validate;
@@ -24,78 +23,12 @@ use crate::db::catalog::Catalog;
 use crate::db::uploads::{self as records, NewUpload, RESPONSE_CHUNK};
 use crate::db::{assessors, periods};
 use crate::keys::Keys;
+pub use pingyi_parse::upload::{Format, read};
 use read::{FileError, for_each_record};
 use validate::{Rules, ValidRow, Validator};
 
 /// Most row errors reported (and kept in the upload's record).
 pub const ERROR_CAP: usize = 1000;
-
-/// The formats an upload may come in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    Csv,
-    Xlsx,
-    Json,
-}
-
-impl Format {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Csv => "csv",
-            Format::Xlsx => "xlsx",
-            Format::Json => "json",
-        }
-    }
-
-    /// The format, by content type first and by file name when the type is
-    /// missing or generic. The error names what was received.
-    pub fn detect(content_type: Option<&str>, file_name: Option<&str>) -> Result<Format, String> {
-        let mime = content_type
-            .map(|t| {
-                t.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase()
-            })
-            .filter(|t| !t.is_empty());
-        let by_type = match mime.as_deref() {
-            Some("text/csv" | "application/csv" | "text/comma-separated-values") => {
-                Some(Format::Csv)
-            }
-            Some("application/json" | "text/json") => Some(Format::Json),
-            Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet") => {
-                Some(Format::Xlsx)
-            }
-            Some("application/octet-stream" | "text/plain" | "application/zip") | None => None,
-            Some(other) => {
-                return Err(format!(
-                    "Content type '{other}' is not accepted; send text/csv, application/json or an XLSX file"
-                ));
-            }
-        };
-        if let Some(f) = by_type {
-            return Ok(f);
-        }
-        let extension = file_name
-            .and_then(|n| n.rsplit_once('.'))
-            .map(|(_, e)| e.to_ascii_lowercase());
-        match extension.as_deref() {
-            Some("csv") => Ok(Format::Csv),
-            Some("json") => Ok(Format::Json),
-            Some("xlsx") => Ok(Format::Xlsx),
-            Some("xls") => Err("XLS (Excel 97-2003) files are not accepted; save as XLSX or CSV".into()),
-            Some(other) => Err(format!(
-                "Files ending in .{other} are not accepted; send CSV, XLSX or JSON"
-            )),
-            None => Err(
-                "The format is unknown: send a Content-Type (text/csv, application/json, XLSX) or a file name ending in .csv, .xlsx or .json"
-                    .into(),
-            ),
-        }
-    }
-}
 
 /// The stable codes of row errors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -87,5 +87,8 @@ async fn a_gbk_csv_file_is_imported_whole_and_a_bad_row_imports_nothing() {
         let r = import(&app, &browser, &csrf, text.as_bytes().to_vec()).await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{name}");
     }
-    assert_eq!(app.count("SELECT COUNT(*) FROM institution").await, before + 2);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM institution").await,
+        before + 2
+    );
 }
