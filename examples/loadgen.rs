@@ -621,6 +621,77 @@ async fn scenario_hostile(o: &Options, servers: &Servers, hostile: &'static str)
     );
 }
 
+/// One address floods (form views and submissions, as fast as `--concurrency`
+/// connections go) while 16 normal citizens, each from an address of its
+/// own, fetch a form and submit: the figures are the flood's request rate and
+/// what it got, and the normal citizens' success and latency.
+async fn scenario_flood(o: &Options, servers: &Servers) {
+    let inst = Arc::new(institutions());
+    let c = client();
+    let urls = Arc::new(servers.urls.clone());
+    let seconds = Duration::from_secs(o.seconds);
+    let flood = {
+        let (urls, inst, c) = (urls.clone(), inst.clone(), c.clone());
+        drive(o.concurrency, seconds, usize::MAX, move |n| {
+            let (urls, inst, c) = (urls.clone(), inst.clone(), c.clone());
+            async move {
+                let base = &urls[n % urls.len()];
+                let (code, items) = &inst[n % inst.len()];
+                let ip = "203.0.113.66";
+                if n % 4 == 0 {
+                    // Now and then a submission with a made-up form.
+                    let form = Form {
+                        code: code.clone(),
+                        ip: ip.to_owned(),
+                        cookie: String::new(),
+                        csrf: "forged".into(),
+                        clock: "0".into(),
+                    };
+                    submit(&c, base, &form, items, n).await
+                } else {
+                    match c
+                        .get(format!("{base}/s/{code}"))
+                        .header("x-forwarded-for", ip)
+                        .send()
+                        .await
+                    {
+                        Ok(r) => {
+                            let s = r.status();
+                            let _ = r.bytes().await;
+                            format!("view_{}", outcome(s))
+                        }
+                        Err(_) => "error".into(),
+                    }
+                }
+            }
+        })
+    };
+    let normal = {
+        let (urls, inst, c) = (urls.clone(), inst.clone(), c.clone());
+        drive(16, seconds, usize::MAX, move |n| {
+            let (urls, inst, c) = (urls.clone(), inst.clone(), c.clone());
+            async move {
+                let base = &urls[n % urls.len()];
+                let (code, items) = &inst[n % inst.len()];
+                let ip = ip_for(n + 1_000_000);
+                match fetch_form(&c, base, code, &ip, None).await {
+                    Ok(form) => submit(&c, base, &form, items, n).await,
+                    Err(e) => format!("form_{e}"),
+                }
+            }
+        })
+    };
+    let ((mut flood, flood_wall), (mut normal, normal_wall)) = tokio::join!(flood, normal);
+    let requests: usize = flood.outcomes.values().sum();
+    println!(
+        "\nflood: {requests} requests from one address in {:.1} s = {:.0} requests/s",
+        flood_wall.as_secs_f64(),
+        requests as f64 / flood_wall.as_secs_f64()
+    );
+    normal.report("normal citizens (form + submit)", normal_wall, "accepted");
+    flood.report("the flooding address", flood_wall, "accepted");
+}
+
 async fn scenario_mixed(o: &Options, servers: &Servers) {
     let inst = Arc::new(institutions());
     let c = client();
@@ -697,7 +768,7 @@ async fn main() -> Result<(), BoxError> {
             "views" => scenario_views(&o, &servers).await,
             "submit" => scenario_submit(&o, &servers).await,
             "captcha" => scenario_captcha(&o, &servers).await,
-            "flood" => scenario_hostile(&o, &servers, "flood").await,
+            "flood" => scenario_flood(&o, &servers).await,
             "botfarm" => scenario_hostile(&o, &servers, "botfarm").await,
             "mixed" => scenario_mixed(&o, &servers).await,
             other => return Err(format!("unknown scenario {other}").into()),

@@ -1,7 +1,8 @@
 //! Error pages in the reader's language. `ResponseError::error_response`
 //! has no request, so error types render their default (Chinese) page; this
 //! middleware, which knows the request, renders it again in the language the
-//! reader chose or their browser asks for.
+//! reader chose or their browser asks for, with a language switch that
+//! returns to the failing page.
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -12,7 +13,6 @@ use actix_web::{Error, web};
 use crate::error::PageError;
 use crate::routes::office::error::OfficeError;
 use crate::state::AppState;
-use crate::templates::Lang;
 
 pub async fn localise_errors(
     req: ServiceRequest,
@@ -32,9 +32,6 @@ pub async fn localise_errors(
     let (Some(state), Some(lang)) = (state, lang) else {
         return Ok(res.map_into_left_body());
     };
-    if lang == Lang::Zh {
-        return Ok(res.map_into_left_body());
-    }
     let templates = &state.templates;
     let body = res.response().error().and_then(|e| {
         if let Some(e) = e.as_error::<PageError>() {
