@@ -33,6 +33,8 @@ fn start_server(data_dir: &std::path::Path, database_url: Option<&str>, port: u1
         .env("PINGYI_LOG", "warn")
         .env_remove("PINGYI_DATABASE_URL")
         .env_remove("PINGYI_REDIS_URL")
+        // The test's own switch; the server refuses unknown PINGYI_ keys.
+        .env_remove("PINGYI_CRASH_CYCLES")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     if let Some(url) = database_url {
@@ -57,12 +59,18 @@ async fn wait_ready(url: &str) {
     panic!("{url} did not start");
 }
 
+/// A free port below the ephemeral range (32768+ on Linux): the server is
+/// restarted on the same port, and while it is down the load's thousands of
+/// client connections must not take that port as their local one.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    // Tests run in parallel: each call starts its search elsewhere.
+    static CALLS: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let start = (std::process::id() % 1_000) as u16 * 7 + call * 1_009;
+    (0..2_000u16)
+        .map(|i| 20_000 + (start + i * 7) % 12_000)
+        .find(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())
+        .expect("a free port below the ephemeral range")
 }
 
 /// A distinct, valid address per simulated citizen.
