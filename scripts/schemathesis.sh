@@ -4,7 +4,7 @@
 # Runs against the debug binary (`cargo build` first); used by .ci/run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=target/debug/pingyi
+bin="${CARGO_TARGET_DIR:-target}/debug/pingyi"
 examples=${SCHEMATHESIS_EXAMPLES:-30}
 
 if ! command -v st >/dev/null 2>&1; then
