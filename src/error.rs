@@ -2,8 +2,6 @@
 //! chain and never shown: the page says what happened in plain words, in the
 //! reader's language (see `crate::routes::localise`).
 
-use std::sync::OnceLock;
-
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentType};
 use actix_web::{HttpResponse, ResponseError};
@@ -11,9 +9,6 @@ use serde::Serialize;
 
 use crate::guard::rate_limit::RetryAfter;
 use crate::templates::{Lang, Templates};
-
-/// Set once at start-up so error responses can be rendered from anywhere.
-pub static ERROR_TEMPLATES: OnceLock<std::sync::Arc<Templates>> = OnceLock::new();
 
 #[derive(Debug, thiserror::Error)]
 pub enum PageError {
@@ -86,7 +81,7 @@ impl ResponseError for PageError {
         }
         let mut response = HttpResponse::build(self.status_code());
         response
-            .insert_header(ContentType::html())
+            .insert_header(ContentType::plaintext())
             .insert_header((header::CACHE_CONTROL, "no-store"));
         match self {
             PageError::TooManyRequests(retry) => {
@@ -97,12 +92,8 @@ impl ResponseError for PageError {
             }
             _ => {}
         }
-        // Chinese, the default; `localise_errors` re-renders it in the
-        // reader's language where the request is known.
-        let body = ERROR_TEMPLATES
-            .get()
-            .map(|t| self.render(t, Lang::Zh, "/"))
-            .unwrap_or_else(|| self.to_string());
-        response.body(body)
+        // A plain-text stand-in: `localise_errors`, which knows the request,
+        // replaces it with the page in the reader's language.
+        response.body(self.to_string())
     }
 }

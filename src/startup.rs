@@ -13,7 +13,6 @@ use crate::configuration::Settings;
 use crate::db;
 use crate::db::catalog::CatalogCache;
 use crate::db::writer::SubmissionWriter;
-use crate::error::ERROR_TEMPLATES;
 use crate::guard::Guards;
 use crate::keys::Keys;
 use crate::routes;
@@ -65,7 +64,6 @@ impl Application {
     ) -> anyhow::Result<Application> {
         crate::telemetry_metrics::install();
         let templates = Arc::new(Templates::load()?);
-        let _ = ERROR_TEMPLATES.set(templates.clone());
         let catalog = CatalogCache::default();
         catalog.reload(&db).await?;
         let guards = Guards::for_settings(&settings).await?;

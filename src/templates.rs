@@ -136,7 +136,9 @@ impl Message {
 
 pub struct Templates {
     tera: tera::Tera,
-    /// Every argument-free message of a language, as the `t` map of pages.
+    /// Every argument-free message of a language, formatted once.
+    texts: [HashMap<String, String>; 2],
+    /// The same, as the `t` map of pages.
     static_messages: [tera::Value; 2],
 }
 
@@ -160,20 +162,22 @@ impl Templates {
         }
         tera.add_raw_templates(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())))
             .map_err(|e| anyhow::anyhow!("Failed to parse the templates: {e}"))?;
-        let static_messages = Lang::ALL.map(|lang| {
-            let map: BTreeMap<&str, String> = ids
-                .iter()
+        let texts = Lang::ALL.map(|lang| {
+            ids.iter()
                 .filter_map(|id| {
                     let text = CATALOGUES
                         .lookup_single_language::<&str>(&lang.id(), id, None)
                         .ok()?;
-                    Some((id.as_str(), text))
+                    Some((id.clone(), text))
                 })
-                .collect();
-            tera::Value::from_serializable(&map)
+                .collect::<HashMap<_, _>>()
         });
+        let static_messages = texts
+            .each_ref()
+            .map(|t| tera::Value::from_serializable(&t.iter().collect::<BTreeMap<_, _>>()));
         Ok(Templates {
             tera,
+            texts,
             static_messages,
         })
     }
@@ -181,9 +185,10 @@ impl Templates {
     /// A message without arguments, or its key when missing (never panics;
     /// the catalogue tests keep keys and catalogues in step).
     pub fn text(&self, lang: Lang, key: &str) -> String {
-        CATALOGUES
-            .lookup_single_language::<&str>(&lang.id(), key, None)
-            .unwrap_or_else(|_| key.to_owned())
+        self.texts[lang as usize]
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| key.to_owned())
     }
 
     /// A message with its arguments, in `lang`.

@@ -1,6 +1,6 @@
 //! Error pages in the reader's language. `ResponseError::error_response`
-//! has no request, so error types render their default (Chinese) page; this
-//! middleware, which knows the request, renders it again in the language the
+//! has no request, so error types answer with a plain-text stand-in; this
+//! middleware, which knows the request, renders the page in the language the
 //! reader chose or their browser asks for, with a language switch that
 //! returns to the failing page.
 
@@ -21,7 +21,34 @@ pub async fn localise_errors(
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let lang = state.as_ref().map(|s| s.lang(req.request()));
     let path = req.path().to_owned();
-    let mut res = next.call(req).await?;
+    let res = next.call(req).await?;
+    // Error types answer with a plain-text stand-in; the page is rendered
+    // here, once, in the reader's language.
+    let page = match (&state, lang, res.response().error()) {
+        (Some(state), Some(lang), Some(e)) => {
+            if let Some(e) = e.as_error::<PageError>() {
+                Some(e.render(&state.templates, lang, &path))
+            } else {
+                e.as_error::<OfficeError>()
+                    .filter(|e| !matches!(e, OfficeError::Login(_)))
+                    .map(|e| e.render(&state.templates, lang, &path))
+            }
+        }
+        _ => None,
+    };
+    let mut res = match page {
+        Some(page) => {
+            let mut res = res
+                .map_body(|_, _| BoxBody::new(page))
+                .map_into_right_body();
+            res.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            res
+        }
+        None => res.map_into_left_body(),
+    };
     if is_html(&res) {
         // Pages differ by the language cookie and Accept-Language.
         res.headers_mut().insert(
@@ -29,25 +56,7 @@ pub async fn localise_errors(
             HeaderValue::from_static("Accept-Language, Cookie"),
         );
     }
-    let (Some(state), Some(lang)) = (state, lang) else {
-        return Ok(res.map_into_left_body());
-    };
-    let templates = &state.templates;
-    let body = res.response().error().and_then(|e| {
-        if let Some(e) = e.as_error::<PageError>() {
-            Some(e.render(templates, lang, &path))
-        } else {
-            e.as_error::<OfficeError>()
-                .filter(|e| !matches!(e, OfficeError::Login(_)))
-                .map(|e| e.render(templates, lang, &path))
-        }
-    });
-    Ok(match body {
-        Some(body) => res
-            .map_body(|_, _| BoxBody::new(body))
-            .map_into_right_body(),
-        None => res.map_into_left_body(),
-    })
+    Ok(res)
 }
 
 fn is_html<B>(res: &ServiceResponse<B>) -> bool {

@@ -6,7 +6,6 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::domain::period::PeriodError;
-use crate::error::ERROR_TEMPLATES;
 use crate::templates::{Lang, Message, Templates};
 
 #[derive(Debug, thiserror::Error)]
@@ -117,15 +116,10 @@ impl ResponseError for OfficeError {
         if let OfficeError::Internal(e) = self {
             tracing::error!(error = ?e, "Office request failed");
         }
-        // Chinese, the default; `localise_errors` re-renders it in the
-        // reader's language where the request is known.
-        let body = ERROR_TEMPLATES
-            .get()
-            .map(|t| self.render(t, Lang::Zh, "/office"))
-            .unwrap_or_else(|| self.to_string());
+        // A plain-text stand-in, replaced by `localise_errors` (see there).
         HttpResponse::build(self.status_code())
-            .insert_header(ContentType::html())
+            .insert_header(ContentType::plaintext())
             .insert_header((header::CACHE_CONTROL, "no-store"))
-            .body(body)
+            .body(self.to_string())
     }
 }
