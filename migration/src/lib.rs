@@ -15,6 +15,7 @@ mod m20261128_000101_create_office_users;
 mod m20261128_000102_create_snapshots;
 mod m20261128_000103_create_audit_log;
 mod m20261128_000104_create_rectification;
+mod m20261128_000105_cluster_answers;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000102_create_snapshots::Migration),
             Box::new(m20261128_000103_create_audit_log::Migration),
             Box::new(m20261128_000104_create_rectification::Migration),
+            Box::new(m20261128_000105_cluster_answers::Migration),
         ]
     }
 }

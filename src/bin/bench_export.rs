@@ -15,6 +15,7 @@ use entity::{answer, category, district, institution, questionnaire, response};
 use polars::prelude::DataFrame;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, Statement};
 
+use pingyi::db::export::Reader;
 use pingyi::domain::period::Period;
 use pingyi::{db, frames};
 
@@ -101,30 +102,48 @@ async fn main() -> anyhow::Result<()> {
     );
 
     let period: Period = "2024-Q4".parse().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut times = Vec::new();
-    let mut peak = 0.0f64;
+    let name = match conn.get_database_backend() {
+        sea_orm::DbBackend::Sqlite => "SQLite",
+        _ => "PostgreSQL",
+    };
+    // The reader `pingyi export` uses, and the plain row reader for
+    // comparison, measured in turn in the same run.
+    let readers = [Reader::JsonPages, Reader::Rows];
+    let mut results = vec![Vec::new(); readers.len()];
+    let mut peaks = vec![0.0f64; readers.len()];
     let mut rows = (0, 0, 0);
     for _ in 0..3 {
-        reset_peak_rss();
-        let before = peak_rss_mb();
-        let out = dir.join("export");
-        let t = Instant::now();
-        let export = db::export::export_period(&conn, period).await?;
-        export.write(&out, analysis::Format::Csv)?;
-        times.push(t.elapsed().as_secs_f64());
-        peak = peak.max(peak_rss_mb() - before);
-        rows = export.row_counts();
+        for (k, reader) in readers.iter().enumerate() {
+            reset_peak_rss();
+            let before = peak_rss_mb();
+            let out = dir.join("export");
+            let t = Instant::now();
+            let export = db::export::export_period_with(&conn, period, *reader, 20_000).await?;
+            let read = t.elapsed().as_secs_f64();
+            export.write(&out, analysis::Format::Csv)?;
+            let total = t.elapsed().as_secs_f64();
+            results[k].push((total, read, total - read));
+            peaks[k] = peaks[k].max(peak_rss_mb() - before);
+            rows = export.row_counts();
+        }
     }
-    times.sort_by(f64::total_cmp);
-    let backend = if cleanup.is_some() {
-        "PostgreSQL"
-    } else {
-        "SQLite"
-    };
     println!(
-        "| {backend} | {} | {} | {:.2} | {:.0} |",
-        rows.1, rows.2, times[1], peak
+        "| backend | reader | responses | answers | total s (median) | read s | write CSV s | peak MB |"
     );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    for (k, reader) in readers.iter().enumerate() {
+        let runs = &mut results[k];
+        runs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let (total, read, write) = runs[runs.len() / 2];
+        let all: Vec<String> = runs.iter().map(|r| format!("{:.2}", r.0)).collect();
+        println!(
+            "| {name} | {reader:?} | {} | {} | {total:.2} ({}) | {read:.2} | {write:.2} | {:.0} |",
+            rows.1,
+            rows.2,
+            all.join(", "),
+            peaks[k]
+        );
+    }
 
     drop(conn);
     if let Some((admin_url, name)) = cleanup {

@@ -6,7 +6,8 @@
 //! The export of period P holds P and the period before it, so `delta_prev`
 //! can be computed; running the pipeline on it reproduces a publication.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use analysis::columns::*;
@@ -17,8 +18,8 @@ use polars::prelude::{
     PrimitiveChunkedBuilder, SerWriter, StringChunkedBuilder,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement,
 };
 use sha2::{Digest, Sha256};
 
@@ -26,6 +27,17 @@ use crate::domain::period::Period;
 
 /// Responses fetched per query.
 const PAGE: u64 = 20_000;
+
+/// How pages of rows are read. [`export_period`] uses [`Reader::JsonPages`];
+/// [`Reader::Rows`] is the plain reference the tests and the benchmark
+/// compare it with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reader {
+    /// One driver row per response and per answer, through the ORM.
+    Rows,
+    /// A page folded into one JSON text per table (see [`JsonSql`]).
+    JsonPages,
+}
 
 /// The three input tables of a period.
 pub struct PeriodExport {
@@ -89,12 +101,22 @@ impl PeriodExport {
     }
 }
 
-/// Reads period `period` and the one before it. The response id range is
-/// split between [`PARTS`] tasks that read and decode concurrently (on
-/// separate connections and cores), and their tables are stacked in order.
+/// Reads period `period` and the one before it, with the backend's
+/// [`Reader`].
 pub async fn export_period(
     db: &DatabaseConnection,
     period: Period,
+) -> anyhow::Result<PeriodExport> {
+    export_period_with(db, period, Reader::JsonPages, PAGE).await
+}
+
+/// [`export_period`] with a chosen reader and page size: responses per query
+/// ([`Reader::Rows`]) or response ids per page ([`Reader::JsonPages`]).
+pub async fn export_period_with(
+    db: &DatabaseConnection,
+    period: Period,
+    reader: Reader,
+    page: u64,
 ) -> anyhow::Result<PeriodExport> {
     let periods = vec![period.previous().to_string(), period.to_string()];
     let (institutions, codes) = institutions(db).await?;
@@ -112,15 +134,61 @@ pub async fn export_period(
         _ => (1, 0),
     };
     let codes = Arc::new(codes);
-    let step = ((hi - lo + 1).max(0) + PARTS - 1) / PARTS;
+    // SQLite's connections share one allocator lock and page cache: two
+    // reading side by side mostly waited for each other. PostgreSQL's
+    // connections are separate server processes, one per core.
+    let parts = match (reader, db.get_database_backend()) {
+        (Reader::JsonPages, DbBackend::Sqlite) => 1,
+        _ => 2,
+    };
+    let step = ((hi - lo + 1).max(0) + parts - 1) / parts;
     let mut tasks = Vec::new();
-    for part in 0..PARTS {
-        let (start, end) = (lo + part * step, (lo + (part + 1) * step - 1).min(hi));
+    for part in 0..parts {
+        let range = (lo + part * step, (lo + (part + 1) * step - 1).min(hi));
         let (db, periods, codes) = (db.clone(), periods.clone(), codes.clone());
         tasks.push(tokio::spawn(async move {
-            export_range(&db, &periods, &codes, start, end).await
+            match reader {
+                Reader::Rows => read_rows(&db, &periods, &codes, range, page).await,
+                Reader::JsonPages => read_json_pages(&db, &periods, &codes, range, page).await,
+            }
         }));
     }
+    let (responses, answers) = stack(tasks).await?;
+    Ok(PeriodExport {
+        periods,
+        institutions,
+        responses,
+        answers,
+    })
+}
+
+/// [`Reader::Rows`]: responses with ids in `start..=end`, `page` per query,
+/// and their answers.
+async fn read_rows(
+    db: &DatabaseConnection,
+    periods: &[String],
+    codes: &HashMap<i32, String>,
+    (start, end): (i64, i64),
+    page: u64,
+) -> anyhow::Result<(DataFrame, DataFrame)> {
+    let mut tables = Tables::new();
+    let mut after = start - 1;
+    while let Some((last, n)) =
+        read_page(db, periods, codes, Range { after, end, page }, &mut tables).await?
+    {
+        if n as u64 != page {
+            break;
+        }
+        after = last;
+    }
+    tables.finish()
+}
+
+/// The tables of consecutive id ranges, read by concurrent tasks, stacked in
+/// order.
+async fn stack(
+    tasks: Vec<tokio::task::JoinHandle<anyhow::Result<(DataFrame, DataFrame)>>>,
+) -> anyhow::Result<(DataFrame, DataFrame)> {
     let mut responses: Option<DataFrame> = None;
     let mut answers: Option<DataFrame> = None;
     for task in tasks {
@@ -141,133 +209,342 @@ pub async fn export_period(
     };
     responses.rechunk_mut();
     answers.rechunk_mut();
-    Ok(PeriodExport {
-        periods,
-        institutions,
-        responses,
-        answers,
-    })
+    Ok((responses, answers))
 }
 
-/// Tasks an export is split into.
-const PARTS: i64 = 2;
-
-/// Responses with ids in `start..=end` of the given periods, and their answers.
-async fn export_range(
+/// [`Reader::JsonPages`]: pages of `span` response ids on one connection;
+/// the database builds page k+1 (on SQLite's worker thread, or in the
+/// PostgreSQL server) while page k is decoded on a blocking thread, off the
+/// async executor.
+async fn read_json_pages(
     db: &DatabaseConnection,
     periods: &[String],
-    codes: &HashMap<i32, String>,
-    start: i64,
-    end: i64,
+    codes: &Arc<HashMap<i32, String>>,
+    (lo, hi): (i64, i64),
+    span: u64,
 ) -> anyhow::Result<(DataFrame, DataFrame)> {
-    let mut r_id = StringChunkedBuilder::new(RESPONSE_ID.into(), 1024);
-    let mut r_inst = StringChunkedBuilder::new(INSTITUTION_CODE.into(), 1024);
-    let mut r_source = StringChunkedBuilder::new(SOURCE.into(), 1024);
-    let mut r_period = StringChunkedBuilder::new(PERIOD.into(), 1024);
-    let mut r_duration = PrimitiveChunkedBuilder::<Int64Type>::new(DURATION_MS.into(), 1024);
-    let mut r_voided = BooleanChunkedBuilder::new(VOIDED.into(), 1024);
-    let mut a_id = StringChunkedBuilder::new(RESPONSE_ID.into(), 8192);
-    let mut a_item = StringChunkedBuilder::new(ITEM_CODE.into(), 8192);
-    let mut a_dim = StringChunkedBuilder::new(DIMENSION_CODE.into(), 8192);
-    let mut a_rating = PrimitiveChunkedBuilder::<Int64Type>::new(RATING.into(), 8192);
-    let (mut n_responses, mut n_answers) = (0usize, 0usize);
+    let [previous, current] = periods else {
+        anyhow::bail!("An export reads two periods, not {}", periods.len());
+    };
+    let span = span.max(1) as i64;
+    let fetch = |start: i64| {
+        let (db, previous, current) = (db.clone(), previous.clone(), current.clone());
+        let end = (start + span - 1).min(hi);
+        tokio::spawn(async move { fetch_json_page(&db, [&previous, &current], start, end).await })
+    };
+    let mut tables = Tables::new();
+    let mut start = lo;
+    let mut next = (start <= hi).then(|| fetch(start));
+    while let Some(task) = next.take() {
+        let page = task.await.context("An export task failed")??;
+        start += span;
+        next = (start <= hi).then(|| fetch(start));
+        let codes = codes.clone();
+        tables = tokio::task::spawn_blocking(move || {
+            page.decode(&codes, &mut tables)?;
+            anyhow::Ok(tables)
+        })
+        .await
+        .context("An export task failed")??;
+    }
+    tables.finish()
+}
 
-    let mut after = start - 1;
-    loop {
-        let page: Vec<(i64, i32, String, String, Option<i64>, bool)> = response::Entity::find()
-            .select_only()
-            .columns([
-                response::Column::Id,
-                response::Column::InstitutionId,
-                response::Column::Source,
-                response::Column::Period,
-                response::Column::DurationMs,
-                response::Column::Voided,
-            ])
-            .filter(response::Column::Period.is_in(periods.to_vec()))
-            .filter(response::Column::Id.gt(after))
-            .filter(response::Column::Id.lte(end))
-            .order_by_asc(response::Column::Id)
-            .limit(PAGE)
-            .into_tuple()
-            .all(db)
-            .await
-            .context("Failed to read responses")?;
-        let (Some(first), Some(last)) = (page.first().map(|r| r.0), page.last().map(|r| r.0))
-        else {
-            break;
-        };
-        let mut ids = std::collections::HashSet::with_capacity(page.len());
-        for (id, inst, source, period, duration, voided) in &page {
-            let code = codes
-                .get(inst)
-                .with_context(|| format!("Response {id} names a missing institution"))?;
-            r_id.append_value(id.to_string());
-            r_inst.append_value(code);
-            r_source.append_value(source);
-            r_period.append_value(period);
-            r_duration.append_option(*duration);
-            r_voided.append_value(*voided);
-            ids.insert(*id);
-        }
-        n_responses += page.len();
-        let answers: Vec<(i64, String, String, Option<i16>)> = answer::Entity::find()
-            .select_only()
-            .columns([
-                answer::Column::ResponseId,
-                answer::Column::ItemCode,
-                answer::Column::DimensionCode,
-                answer::Column::Rating,
-            ])
-            .filter(answer::Column::ResponseId.between(first, last))
-            .order_by_asc(answer::Column::ResponseId)
-            .order_by_asc(answer::Column::ItemCode)
-            .into_tuple()
-            .all(db)
-            .await
-            .context("Failed to read answers")?;
-        let mut id_text = String::new();
-        let mut current = None;
-        for (rid, item, dim, rating) in answers.iter().filter(|a| ids.contains(&a.0)) {
-            if current != Some(*rid) {
-                id_text = rid.to_string();
-                current = Some(*rid);
-            }
-            a_id.append_value(&id_text);
-            a_item.append_value(item);
-            a_dim.append_value(dim);
-            a_rating.append_option(rating.map(i64::from));
-            n_answers += 1;
-        }
-        after = last;
-        if (page.len() as u64) < PAGE {
-            break;
+/// A page to read: up to `page` responses with ids in `after+1..=end`.
+#[derive(Clone, Copy)]
+struct Range {
+    after: i64,
+    end: i64,
+    page: u64,
+}
+
+/// Column builders of the responses and answers tables.
+struct Tables {
+    r_id: StringChunkedBuilder,
+    r_inst: StringChunkedBuilder,
+    r_source: StringChunkedBuilder,
+    r_period: StringChunkedBuilder,
+    r_duration: PrimitiveChunkedBuilder<Int64Type>,
+    r_voided: BooleanChunkedBuilder,
+    a_id: StringChunkedBuilder,
+    a_item: StringChunkedBuilder,
+    a_dim: StringChunkedBuilder,
+    a_rating: PrimitiveChunkedBuilder<Int64Type>,
+    n_responses: usize,
+    n_answers: usize,
+    /// The last answer's response id, and its text (formatted once per run).
+    answer_id: Option<(i64, String)>,
+}
+
+impl Tables {
+    fn new() -> Tables {
+        Tables {
+            r_id: StringChunkedBuilder::new(RESPONSE_ID.into(), 1024),
+            r_inst: StringChunkedBuilder::new(INSTITUTION_CODE.into(), 1024),
+            r_source: StringChunkedBuilder::new(SOURCE.into(), 1024),
+            r_period: StringChunkedBuilder::new(PERIOD.into(), 1024),
+            r_duration: PrimitiveChunkedBuilder::new(DURATION_MS.into(), 1024),
+            r_voided: BooleanChunkedBuilder::new(VOIDED.into(), 1024),
+            a_id: StringChunkedBuilder::new(RESPONSE_ID.into(), 8192),
+            a_item: StringChunkedBuilder::new(ITEM_CODE.into(), 8192),
+            a_dim: StringChunkedBuilder::new(DIMENSION_CODE.into(), 8192),
+            a_rating: PrimitiveChunkedBuilder::new(RATING.into(), 8192),
+            n_responses: 0,
+            n_answers: 0,
+            answer_id: None,
         }
     }
 
-    let responses = DataFrame::new(
-        n_responses,
-        vec![
-            r_id.finish().into_column(),
-            r_inst.finish().into_column(),
-            r_source.finish().into_column(),
-            r_period.finish().into_column(),
-            r_duration.finish().into_column(),
-            r_voided.finish().into_column(),
-        ],
+    #[allow(clippy::too_many_arguments)]
+    fn push_response(
+        &mut self,
+        codes: &HashMap<i32, String>,
+        id: i64,
+        institution_id: i32,
+        source: &str,
+        period: &str,
+        duration_ms: Option<i64>,
+        voided: bool,
+    ) -> anyhow::Result<()> {
+        let code = codes
+            .get(&institution_id)
+            .with_context(|| format!("Response {id} names a missing institution"))?;
+        self.r_id.append_value(id.to_string());
+        self.r_inst.append_value(code);
+        self.r_source.append_value(source);
+        self.r_period.append_value(period);
+        self.r_duration.append_option(duration_ms);
+        self.r_voided.append_value(voided);
+        self.n_responses += 1;
+        Ok(())
+    }
+
+    fn push_answer(&mut self, response_id: i64, item: &str, dimension: &str, rating: Option<i64>) {
+        if self.answer_id.as_ref().map(|(id, _)| *id) != Some(response_id) {
+            self.answer_id = Some((response_id, response_id.to_string()));
+        }
+        let text = self
+            .answer_id
+            .as_ref()
+            .map_or("", |(_, text)| text.as_str());
+        self.a_id.append_value(text);
+        self.a_item.append_value(item);
+        self.a_dim.append_value(dimension);
+        self.a_rating.append_option(rating);
+        self.n_answers += 1;
+    }
+
+    fn finish(self) -> anyhow::Result<(DataFrame, DataFrame)> {
+        let responses = DataFrame::new(
+            self.n_responses,
+            vec![
+                self.r_id.finish().into_column(),
+                self.r_inst.finish().into_column(),
+                self.r_source.finish().into_column(),
+                self.r_period.finish().into_column(),
+                self.r_duration.finish().into_column(),
+                self.r_voided.finish().into_column(),
+            ],
+        )
+        .context("Failed to assemble the responses table")?;
+        let answers = DataFrame::new(
+            self.n_answers,
+            vec![
+                self.a_id.finish().into_column(),
+                self.a_item.finish().into_column(),
+                self.a_dim.finish().into_column(),
+                self.a_rating.finish().into_column(),
+            ],
+        )
+        .context("Failed to assemble the answers table")?;
+        Ok((responses, answers))
+    }
+}
+
+/// Reads the responses of `range`, and their answers, into `tables`. Gives the last response id read and the number of
+/// responses, or `None` when there were none.
+async fn read_page(
+    db: &DatabaseConnection,
+    periods: &[String],
+    codes: &HashMap<i32, String>,
+    Range { after, end, page }: Range,
+    tables: &mut Tables,
+) -> anyhow::Result<Option<(i64, usize)>> {
+    let rows: Vec<(i64, i32, String, String, Option<i64>, bool)> = response::Entity::find()
+        .select_only()
+        .columns([
+            response::Column::Id,
+            response::Column::InstitutionId,
+            response::Column::Source,
+            response::Column::Period,
+            response::Column::DurationMs,
+            response::Column::Voided,
+        ])
+        .filter(response::Column::Period.is_in(periods.to_vec()))
+        .filter(response::Column::Id.gt(after))
+        .filter(response::Column::Id.lte(end))
+        .order_by_asc(response::Column::Id)
+        .limit(page)
+        .into_tuple()
+        .all(db)
+        .await
+        .context("Failed to read responses")?;
+    let (Some(first), Some(last)) = (rows.first().map(|r| r.0), rows.last().map(|r| r.0)) else {
+        return Ok(None);
+    };
+    let mut ids = HashSet::with_capacity(rows.len());
+    for (id, inst, source, period, duration, voided) in &rows {
+        tables.push_response(codes, *id, *inst, source, period, *duration, *voided)?;
+        ids.insert(*id);
+    }
+    let mut answers: Vec<(i64, String, String, Option<i16>)> = answer::Entity::find()
+        .select_only()
+        .columns([
+            answer::Column::ResponseId,
+            answer::Column::ItemCode,
+            answer::Column::DimensionCode,
+            answer::Column::Rating,
+        ])
+        .filter(answer::Column::ResponseId.between(first, last))
+        .order_by_asc(answer::Column::ResponseId)
+        .order_by_asc(answer::Column::ItemCode)
+        .into_tuple()
+        .all(db)
+        .await
+        .context("Failed to read answers")?;
+    // Item codes in byte order, whatever the database's collation.
+    answers.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    for (rid, item, dim, rating) in answers.iter().filter(|a| ids.contains(&a.0)) {
+        tables.push_answer(*rid, item, dim, rating.map(i64::from));
+    }
+    Ok(Some((last, rows.len())))
+}
+
+/// The two queries of a JSON page, per backend: the responses of the two
+/// periods with ids in a range, as one JSON array of
+/// `[id, institution_id, source, period, duration_ms, voided as 0/1]`, and
+/// the answers of the range, as one array of
+/// `[response_id, item_code, dimension_code, rating]`.
+///
+/// The drivers cost more per result row than the database does: SQLite's
+/// hands every row from its worker thread over a channel, and each row is
+/// decoded through the ORM. A page folded into one JSON text, built by the
+/// database and parsed with serde, crosses once. The aggregates have no
+/// `ORDER BY` (a sort per page): [`JsonPage::decode`] checks the order and
+/// sorts only if a database ever hands rows over in another.
+struct JsonSql {
+    backend: DbBackend,
+    responses: &'static str,
+    answers: &'static str,
+}
+
+impl JsonSql {
+    fn for_backend(backend: DbBackend) -> JsonSql {
+        match backend {
+            // `+period` keeps SQLite off the period index: with it, SQLite
+            // sorted every row of the range for each page; without, it walks
+            // the primary key over the range, in id order.
+            DbBackend::Sqlite => JsonSql {
+                backend,
+                responses: "SELECT json_group_array(json_array(id, institution_id, source, \
+                    period, duration_ms, voided)) FROM response \
+                    WHERE +period IN (?, ?) AND id BETWEEN ? AND ?",
+                answers: "SELECT json_group_array(json_array(response_id, item_code, \
+                    dimension_code, rating)) FROM answer WHERE response_id BETWEEN ? AND ?",
+            },
+            _ => JsonSql {
+                backend: DbBackend::Postgres,
+                responses: "SELECT coalesce(json_agg(json_build_array(id, institution_id, \
+                    source, period, duration_ms, voided::int))::text, '[]') FROM response \
+                    WHERE period IN ($1, $2) AND id BETWEEN $3 AND $4",
+                answers: "SELECT coalesce(json_agg(json_build_array(response_id, item_code, \
+                    dimension_code, rating))::text, '[]') FROM answer \
+                    WHERE response_id BETWEEN $1 AND $2",
+            },
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ResponseRow<'a>(
+    i64,
+    i32,
+    #[serde(borrow)] Cow<'a, str>,
+    #[serde(borrow)] Cow<'a, str>,
+    Option<i64>,
+    i64,
+);
+
+#[derive(serde::Deserialize)]
+struct AnswerRow<'a>(
+    i64,
+    #[serde(borrow)] Cow<'a, str>,
+    #[serde(borrow)] Cow<'a, str>,
+    Option<i64>,
+);
+
+/// The JSON texts of a page (see [`JsonSql`]).
+struct JsonPage {
+    responses: String,
+    answers: String,
+}
+
+/// Reads the responses of the two periods with ids in `start..=end`, and the
+/// answers of that id range, as JSON.
+async fn fetch_json_page(
+    db: &DatabaseConnection,
+    [previous, current]: [&str; 2],
+    start: i64,
+    end: i64,
+) -> anyhow::Result<JsonPage> {
+    let sql = JsonSql::for_backend(db.get_database_backend());
+    let query = |text: &str, values: Vec<sea_orm::Value>| {
+        db.query_one_raw(Statement::from_sql_and_values(sql.backend, text, values))
+    };
+    let row = query(
+        sql.responses,
+        vec![previous.into(), current.into(), start.into(), end.into()],
     )
-    .context("Failed to assemble the responses table")?;
-    let answers = DataFrame::new(
-        n_answers,
-        vec![
-            a_id.finish().into_column(),
-            a_item.finish().into_column(),
-            a_dim.finish().into_column(),
-            a_rating.finish().into_column(),
-        ],
-    )
-    .context("Failed to assemble the answers table")?;
-    Ok((responses, answers))
+    .await
+    .context("Failed to read responses")?
+    .context("Failed to read responses: no result row")?;
+    let responses: String = row
+        .try_get_by_index(0)
+        .context("Failed to read responses")?;
+    let row = query(sql.answers, vec![start.into(), end.into()])
+        .await
+        .context("Failed to read answers")?
+        .context("Failed to read answers: no result row")?;
+    let answers: String = row.try_get_by_index(0).context("Failed to read answers")?;
+    Ok(JsonPage { responses, answers })
+}
+
+impl JsonPage {
+    /// Appends the page's responses, and the answers of those responses
+    /// (the id range may hold responses of other periods), to `tables`, in
+    /// the order of [`read_page`].
+    fn decode(&self, codes: &HashMap<i32, String>, tables: &mut Tables) -> anyhow::Result<()> {
+        let mut responses: Vec<ResponseRow> =
+            serde_json::from_str(&self.responses).context("Failed to decode the responses read")?;
+        if !responses.is_sorted_by_key(|r| r.0) {
+            responses.sort_unstable_by_key(|r| r.0);
+        }
+        let mut ids = HashSet::with_capacity(responses.len());
+        for ResponseRow(id, inst, source, period, duration, voided) in &responses {
+            tables.push_response(codes, *id, *inst, source, period, *duration, *voided != 0)?;
+            ids.insert(*id);
+        }
+        let mut answers: Vec<AnswerRow> =
+            serde_json::from_str(&self.answers).context("Failed to decode the answers read")?;
+        let order = |a: &AnswerRow, b: &AnswerRow| (a.0, &a.1).cmp(&(b.0, &b.1));
+        if !answers.is_sorted_by(|a, b| order(a, b).is_le()) {
+            answers.sort_unstable_by(order);
+        }
+        for AnswerRow(rid, item, dim, rating) in answers.iter().filter(|a| ids.contains(&a.0)) {
+            tables.push_answer(*rid, item, dim, *rating);
+        }
+        Ok(())
+    }
 }
 
 /// Every institution with its category and district codes, and the map from
@@ -324,4 +601,243 @@ async fn institutions(
     )
     .context("Failed to assemble the institutions table")?;
     Ok((df, codes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+    use entity::{questionnaire, response};
+    use sea_orm::ActiveValue::Set;
+
+    /// A database with awkward rows: N/A ratings, unknown durations, voided
+    /// responses, responses of other periods between the exported ones,
+    /// a response without answers, and codes that need JSON escaping.
+    async fn database(dir: &std::path::Path) -> anyhow::Result<DatabaseConnection> {
+        let url = format!("sqlite://{}?mode=rwc", dir.join("export.db").display());
+        let db = crate::db::connect(&url).await?;
+        crate::db::migrate(&db).await?;
+        seed(&db).await?;
+        Ok(db)
+    }
+
+    async fn seed(db: &DatabaseConnection) -> anyhow::Result<()> {
+        let db = db.clone();
+        let category = category::Entity::insert(category::ActiveModel {
+            code: Set("water".into()),
+            name_zh: Set("供水".into()),
+            name_en: Set("Water".into()),
+            ..Default::default()
+        })
+        .exec(&db)
+        .await?
+        .last_insert_id;
+        let district = district::Entity::insert(district::ActiveModel {
+            code: Set("东城".into()),
+            name_zh: Set("东城".into()),
+            name_en: Set("Dongcheng".into()),
+            ..Default::default()
+        })
+        .exec(&db)
+        .await?
+        .last_insert_id;
+        let questionnaire = questionnaire::Entity::insert(questionnaire::ActiveModel {
+            category_id: Set(category),
+            version: Set(1),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        })
+        .exec(&db)
+        .await?
+        .last_insert_id;
+        let mut institutions = Vec::new();
+        for code in ["w-1", "w\"2\\", "水厂三"] {
+            let id = institution::Entity::insert(institution::ActiveModel {
+                code: Set(code.into()),
+                name_zh: Set(code.into()),
+                name_en: Set(code.into()),
+                category_id: Set(category),
+                district_id: Set(district),
+                address: Set(String::new()),
+                active: Set(true),
+                ..Default::default()
+            })
+            .exec(&db)
+            .await?
+            .last_insert_id;
+            institutions.push(id);
+        }
+        let periods = ["2026-03", "2026-02", "2025-12", "2026-03"];
+        let items = [
+            ("q1", "attitude"),
+            ("q\"2", "效率"),
+            ("q\\3", "tab\there"),
+            ("问4", "环境"),
+        ];
+        for id in 1..=23i64 {
+            let i = id as usize;
+            response::Entity::insert(response::ActiveModel {
+                id: Set(id),
+                institution_id: Set(institutions[i % institutions.len()]),
+                questionnaire_id: Set(questionnaire),
+                source: Set(if i % 5 == 0 { "phone" } else { "citizen" }.into()),
+                period: Set(periods[i % periods.len()].into()),
+                submitted_at: Set(Utc::now()),
+                duration_ms: Set((i % 3 != 0).then_some(1000 * id)),
+                channel: Set("web".into()),
+                respondent_hash: Set(format!("h{id}")),
+                comment: Set(None),
+                voided: Set(i % 7 == 0),
+            })
+            .exec_without_returning(&db)
+            .await?;
+            // Response 11 has no answers; the others answer a rotating subset.
+            let n = if id == 11 { 0 } else { 1 + i % items.len() };
+            let answers: Vec<answer::ActiveModel> = items
+                .iter()
+                .take(n)
+                .enumerate()
+                .map(|(k, (item, dim))| answer::ActiveModel {
+                    response_id: Set(id),
+                    item_code: Set((*item).into()),
+                    dimension_code: Set((*dim).into()),
+                    rating: Set(((i + k) % 6 != 0).then_some(((i + k) % 5 + 1) as i16)),
+                })
+                .collect();
+            if !answers.is_empty() {
+                answer::Entity::insert_many(answers)
+                    .exec_without_returning(&db)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn all_answers(db: &DatabaseConnection) -> anyhow::Result<Vec<answer::Model>> {
+        Ok(answer::Entity::find()
+            .order_by_asc(answer::Column::ResponseId)
+            .order_by_asc(answer::Column::ItemCode)
+            .all(db)
+            .await?)
+    }
+
+    async fn answer_table_sql(db: &DatabaseConnection) -> anyhow::Result<String> {
+        let row = db
+            .query_one_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'answer'",
+            ))
+            .await?
+            .context("no answer table")?;
+        Ok(row.try_get_by_index(0)?)
+    }
+
+    #[tokio::test]
+    async fn clustering_the_answers_keeps_every_row_both_ways() -> anyhow::Result<()> {
+        use migration::{Migrator, MigratorTrait};
+        let dir = tempfile::tempdir()?;
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("m.db").display());
+        let db = crate::db::connect(&url).await?;
+        let all = Migrator::migrations().len() as u32;
+        Migrator::up(&db, Some(all - 1)).await?;
+        seed(&db).await?;
+        let before = all_answers(&db).await?;
+        assert!(before.len() > 40);
+        assert!(!answer_table_sql(&db).await?.contains("WITHOUT ROWID"));
+
+        Migrator::up(&db, None).await?;
+        assert!(answer_table_sql(&db).await?.contains("WITHOUT ROWID"));
+        assert_eq!(all_answers(&db).await?, before);
+        // Still the same table to the application: keys and foreign key hold.
+        let duplicate = answer::Entity::insert(answer::ActiveModel {
+            response_id: Set(before[0].response_id),
+            item_code: Set(before[0].item_code.clone()),
+            dimension_code: Set("x".into()),
+            rating: Set(Some(1)),
+        })
+        .exec_without_returning(&db)
+        .await;
+        assert!(duplicate.is_err(), "the primary key still holds");
+        let orphan = answer::Entity::insert(answer::ActiveModel {
+            response_id: Set(999_999),
+            item_code: Set("q1".into()),
+            dimension_code: Set("x".into()),
+            rating: Set(Some(1)),
+        })
+        .exec_without_returning(&db)
+        .await;
+        assert!(orphan.is_err(), "the foreign key still holds");
+
+        Migrator::down(&db, Some(1)).await?;
+        assert!(!answer_table_sql(&db).await?.contains("WITHOUT ROWID"));
+        assert_eq!(all_answers(&db).await?, before);
+        Ok(())
+    }
+
+    /// The JSON reader gives exactly the row reader's tables, whatever the
+    /// page size.
+    async fn readers_agree(db: &DatabaseConnection) -> anyhow::Result<()> {
+        let period: Period = "2026-03".parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let rows = export_period_with(db, period, Reader::Rows, PAGE).await?;
+        assert_eq!(rows.periods, ["2026-02", "2026-03"]);
+        // 2026-02 and 2026-03 are 3 of every 4 responses; voided included.
+        assert_eq!(rows.responses.height(), 17);
+        assert!(rows.responses.column(VOIDED)?.bool()?.any());
+        assert!(rows.answers.column(RATING)?.null_count() > 0);
+        assert!(rows.responses.column(DURATION_MS)?.null_count() > 0);
+        // Small pages split the range at every response.
+        for page in [PAGE, 2, 1] {
+            let json = export_period_with(db, period, Reader::JsonPages, page).await?;
+            assert!(json.institutions.equals_missing(&rows.institutions));
+            assert!(
+                json.responses.equals_missing(&rows.responses),
+                "page {page}: {} vs {}",
+                json.responses,
+                rows.responses
+            );
+            assert!(
+                json.answers.equals_missing(&rows.answers),
+                "page {page}: {} vs {}",
+                json.answers,
+                rows.answers
+            );
+        }
+        let by_rows = export_period_with(db, period, Reader::Rows, 2).await?;
+        assert!(by_rows.answers.equals_missing(&rows.answers));
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn the_json_reader_reads_what_the_row_reader_reads_on_sqlite() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        readers_agree(&database(dir.path()).await?).await
+    }
+
+    /// On the local PostgreSQL (`PINGYI_TEST_DATABASE_URL`, or the `test`
+    /// database the README's set-up provides), in a database of its own.
+    #[tokio::test]
+    async fn the_json_reader_reads_what_the_row_reader_reads_on_postgres() -> anyhow::Result<()> {
+        let base = std::env::var("PINGYI_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let name = format!("pingyi_export_{}", uuid::Uuid::new_v4().simple());
+        let admin = sea_orm::Database::connect(&base).await?;
+        let sql = |text: String| Statement::from_string(DbBackend::Postgres, text);
+        admin
+            .execute_raw(sql(format!("CREATE DATABASE {name}")))
+            .await?;
+        let url = format!("{}/{name}", base.rsplit_once('/').map_or("", |(b, _)| b));
+        let outcome = async {
+            let db = crate::db::connect(&url).await?;
+            crate::db::migrate(&db).await?;
+            seed(&db).await?;
+            let outcome = readers_agree(&db).await;
+            db.close().await?;
+            outcome
+        }
+        .await;
+        admin
+            .execute_raw(sql(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+            .await?;
+        outcome
+    }
 }
