@@ -2,7 +2,9 @@
 //! database (SQLite by default, or `--database-url postgres://…/postgres`,
 //! in which a temporary database is created), then times reading a period's
 //! export (the period and the one before it, `--responses` in all) and
-//! writing it as CSV, as `pingyi export` does.
+//! writing it as CSV, as `pingyi export` does. Both readers are timed in
+//! turn in the same run: the JSON pages `pingyi export` uses and the plain
+//! row reader, for comparison.
 //!
 //! `cargo run --release --bin bench_export -- --responses 1000000 [--database-url …]`
 
