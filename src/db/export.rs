@@ -101,8 +101,8 @@ impl PeriodExport {
     }
 }
 
-/// Reads period `period` and the one before it, with the backend's
-/// [`Reader`].
+/// Reads period `period` and the one before it, as JSON pages (see
+/// [`Reader::JsonPages`]).
 pub async fn export_period(
     db: &DatabaseConnection,
     period: Period,
@@ -406,14 +406,13 @@ async fn read_page(
             answer::Column::Rating,
         ])
         .filter(answer::Column::ResponseId.between(first, last))
-        .order_by_asc(answer::Column::ResponseId)
-        .order_by_asc(answer::Column::ItemCode)
         .into_tuple()
         .all(db)
         .await
         .context("Failed to read answers")?;
-    // Item codes in byte order, whatever the database's collation.
-    answers.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    // By response, then item code in byte order whatever the database's
+    // collation (as the JSON reader orders them).
+    answers.sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
     for (rid, item, dim, rating) in answers.iter().filter(|a| ids.contains(&a.0)) {
         tables.push_answer(*rid, item, dim, rating.map(i64::from));
     }
