@@ -120,7 +120,8 @@ async fn main() -> anyhow::Result<()> {
             let before = peak_rss_mb();
             let out = dir.join("export");
             let t = Instant::now();
-            let export = db::export::export_period_with(&conn, period, *reader, 20_000).await?;
+            let export =
+                db::export::export_period_with(&conn, period, *reader, db::export::PAGE).await?;
             let read = t.elapsed().as_secs_f64();
             export.write(&out, analysis::Format::Csv)?;
             let total = t.elapsed().as_secs_f64();

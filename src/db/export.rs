@@ -25,8 +25,9 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::period::Period;
 
-/// Responses fetched per query.
-const PAGE: u64 = 20_000;
+/// Responses per page: fetched per query ([`Reader::Rows`]) or response ids
+/// per page ([`Reader::JsonPages`]).
+pub const PAGE: u64 = 20_000;
 
 /// How pages of rows are read. [`export_period`] uses [`Reader::JsonPages`];
 /// [`Reader::Rows`] is the plain reference the tests and the benchmark
@@ -621,14 +622,13 @@ mod tests {
     }
 
     async fn seed(db: &DatabaseConnection) -> anyhow::Result<()> {
-        let db = db.clone();
         let category = category::Entity::insert(category::ActiveModel {
             code: Set("water".into()),
             name_zh: Set("供水".into()),
             name_en: Set("Water".into()),
             ..Default::default()
         })
-        .exec(&db)
+        .exec(db)
         .await?
         .last_insert_id;
         let district = district::Entity::insert(district::ActiveModel {
@@ -637,7 +637,7 @@ mod tests {
             name_en: Set("Dongcheng".into()),
             ..Default::default()
         })
-        .exec(&db)
+        .exec(db)
         .await?
         .last_insert_id;
         let questionnaire = questionnaire::Entity::insert(questionnaire::ActiveModel {
@@ -646,7 +646,7 @@ mod tests {
             created_at: Set(Utc::now()),
             ..Default::default()
         })
-        .exec(&db)
+        .exec(db)
         .await?
         .last_insert_id;
         let mut institutions = Vec::new();
@@ -661,7 +661,7 @@ mod tests {
                 active: Set(true),
                 ..Default::default()
             })
-            .exec(&db)
+            .exec(db)
             .await?
             .last_insert_id;
             institutions.push(id);
@@ -688,7 +688,7 @@ mod tests {
                 comment: Set(None),
                 voided: Set(i % 7 == 0),
             })
-            .exec_without_returning(&db)
+            .exec_without_returning(db)
             .await?;
             // Response 11 has no answers; the others answer a rotating subset.
             let n = if id == 11 { 0 } else { 1 + i % items.len() };
@@ -705,7 +705,7 @@ mod tests {
                 .collect();
             if !answers.is_empty() {
                 answer::Entity::insert_many(answers)
-                    .exec_without_returning(&db)
+                    .exec_without_returning(db)
                     .await?;
             }
         }
@@ -774,27 +774,28 @@ mod tests {
     }
 
     /// The JSON reader gives exactly the row reader's tables, whatever the
-    /// page size.
+    /// page size. Fails with an error rather than a panic, so that the
+    /// PostgreSQL test still drops its database.
     async fn readers_agree(db: &DatabaseConnection) -> anyhow::Result<()> {
         let period: Period = "2026-03".parse().map_err(|e| anyhow::anyhow!("{e}"))?;
         let rows = export_period_with(db, period, Reader::Rows, PAGE).await?;
-        assert_eq!(rows.periods, ["2026-02", "2026-03"]);
+        anyhow::ensure!(rows.periods == ["2026-02", "2026-03"], "{:?}", rows.periods);
         // 2026-02 and 2026-03 are 3 of every 4 responses; voided included.
-        assert_eq!(rows.responses.height(), 17);
-        assert!(rows.responses.column(VOIDED)?.bool()?.any());
-        assert!(rows.answers.column(RATING)?.null_count() > 0);
-        assert!(rows.responses.column(DURATION_MS)?.null_count() > 0);
+        anyhow::ensure!(rows.responses.height() == 17, "{}", rows.responses);
+        anyhow::ensure!(rows.responses.column(VOIDED)?.bool()?.any());
+        anyhow::ensure!(rows.answers.column(RATING)?.null_count() > 0);
+        anyhow::ensure!(rows.responses.column(DURATION_MS)?.null_count() > 0);
         // Small pages split the range at every response.
         for page in [PAGE, 2, 1] {
             let json = export_period_with(db, period, Reader::JsonPages, page).await?;
-            assert!(json.institutions.equals_missing(&rows.institutions));
-            assert!(
+            anyhow::ensure!(json.institutions.equals_missing(&rows.institutions));
+            anyhow::ensure!(
                 json.responses.equals_missing(&rows.responses),
                 "page {page}: {} vs {}",
                 json.responses,
                 rows.responses
             );
-            assert!(
+            anyhow::ensure!(
                 json.answers.equals_missing(&rows.answers),
                 "page {page}: {} vs {}",
                 json.answers,
@@ -802,7 +803,7 @@ mod tests {
             );
         }
         let by_rows = export_period_with(db, period, Reader::Rows, 2).await?;
-        assert!(by_rows.answers.equals_missing(&rows.answers));
+        anyhow::ensure!(by_rows.answers.equals_missing(&rows.answers));
         Ok(())
     }
 
