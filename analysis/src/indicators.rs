@@ -49,9 +49,14 @@ pub(crate) fn dimension_score(rating_sum: Expr, answered: Expr, scale_points: i6
         .otherwise(null_f64())
 }
 
-/// Weight of a dimension for the category in `category`: the category's own
-/// table, else `default`; null where neither has one.
-pub(crate) fn dimension_weight(model: &Model, dimension: &str, category: Expr) -> Expr {
+/// Weight of a dimension for a row's category: the category's own table,
+/// else `default`; null where neither has one. `is_category(c)` tells whether
+/// the row's category is `c`.
+pub(crate) fn dimension_weight(
+    model: &Model,
+    dimension: &str,
+    is_category: impl Fn(&str) -> Expr,
+) -> Expr {
     let fallback = model.default_weight(dimension).map_or_else(null_f64, lit);
     model
         .own_tables()
@@ -60,9 +65,7 @@ pub(crate) fn dimension_weight(model: &Model, dimension: &str, category: Expr) -
         .rev()
         .fold(fallback, |rest, table| {
             let w = model.weight(table, dimension).map_or_else(null_f64, lit);
-            when(category.clone().eq(lit(table.to_owned())))
-                .then(w)
-                .otherwise(rest)
+            when(is_category(table)).then(w).otherwise(rest)
         })
 }
 

@@ -4,6 +4,7 @@
 //! Stages are `LazyFrame -> LazyFrame` functions in [`stages`]; the indicators
 //! themselves are named functions returning an `Expr` in [`indicators`].
 
+mod answers;
 pub mod columns;
 mod error;
 mod indicators;

@@ -2,13 +2,14 @@
 
 use polars::prelude::*;
 
+use crate::answers;
 use crate::columns::*;
 use crate::error::AnalysisError;
 use crate::input::{ANSWER_COLUMNS, INSTITUTION_COLUMNS, Inputs, RESPONSE_COLUMNS, bad, normalise};
 use crate::model::Model;
 use crate::output::Outputs;
 use crate::period::Period;
-use crate::stages::{self, internal::*};
+use crate::stages::{self, KeyTables, internal::*};
 use crate::validate;
 
 /// Runs the whole method on the inputs: validates every row, then computes
@@ -24,7 +25,7 @@ pub fn run(inputs: Inputs, model: &Model) -> Result<Outputs, AnalysisError> {
     let institutions = normalise(INSTITUTIONS, institutions, INSTITUTION_COLUMNS)?.collect()?;
     validate::institutions(&institutions, model)?;
     clock.lap("institutions");
-    let (institutions, n_categories) = with_category_index(&institutions)?;
+    let (institutions, categories) = with_category_index(&institutions)?;
     let n_institutions = institutions.height();
 
     let responses_lf = normalise(RESPONSES, responses, RESPONSE_COLUMNS)?;
@@ -44,46 +45,43 @@ pub fn run(inputs: Inputs, model: &Model) -> Result<Outputs, AnalysisError> {
     let periods = validate::responses(&responses, responses_lf.clone(), &institutions)?;
     clock.lap("responses");
     let periods = period_table(&periods)?;
+    let keys = KeyTables::new(&institutions, &periods, categories.len())?;
     let responses = responses.with_row_index(RID.into(), None)?;
 
     let answers_lf = normalise(ANSWERS, answers, ANSWER_COLUMNS)?;
-    let items = validate::items(&stages::item_pairs(answers_lf.clone())?)?;
-    clock.lap("items");
-    let compact = stages::compact_answers(
-        answers_lf.clone(),
-        responses
-            .clone()
-            .lazy()
-            .select([col(RESPONSE_ID), col(RID)]),
-        &items.df,
-        model.scale_points,
-    )?;
-    validate::answer_rows(&compact, answers_lf.clone(), &responses, model)?;
-    clock.lap("compact answers");
+    let answers::Encoded {
+        compact,
+        items,
+        flagged,
+    } = answers::encode(answers_lf.clone(), &responses, model.scale_points)?;
+    validate::answer_rows(flagged, &compact, answers_lf.clone(), &responses, model)?;
+    clock.lap("encode answers");
     let compact = stages::sort_by_response(compact)?;
     validate::duplicate_answers(&compact, answers_lf.clone())?;
     clock.lap("sort answers");
-    let aggregates = stages::response_aggregates(&compact, items.dims.len())?;
+    let aggregates = stages::response_aggregates(&compact, items.dims.len(), responses.height())?;
     clock.lap("response aggregates");
     validate::dimension_weights(model, &institutions, &items.dims, answers_lf, responses_lf)?;
 
-    let responses = stages::with_institution_and_period(responses, &institutions, &periods)?;
+    let responses = stages::response_keys(&responses, &institutions, &periods)?;
     let classified = stages::classify_responses(
-        responses.lazy(),
-        aggregates.lazy(),
+        responses,
+        &aggregates,
         model,
         &items.dims,
-        n_categories,
+        &categories,
         n_institutions,
         items.n_items,
-    )
+    )?
     .collect()?;
+    drop(aggregates);
     clock.lap("classify");
     let alpha = stages::cronbach_alpha(&classified, &compact, items.n_items)?;
     drop(compact);
     clock.lap("alpha item sums");
     let stats =
-        stages::institution_source_stats(classified.clone().lazy(), items.dims.len()).collect()?;
+        stages::institution_source_stats(classified.clone().lazy(), items.dims.len(), &keys)
+            .collect()?;
     clock.lap("institution statistics");
     let dimension_indicators =
         stages::dimension_indicators(stats.clone().lazy(), &items.dims, model)?.collect()?;
@@ -97,7 +95,7 @@ pub fn run(inputs: Inputs, model: &Model) -> Result<Outputs, AnalysisError> {
     let group_indicators =
         stages::group_indicators(institution_indicators.clone().lazy())?.collect()?;
     clock.lap("indicators");
-    let survey_quality = stages::survey_quality(classified.lazy(), alpha).collect()?;
+    let survey_quality = stages::survey_quality(classified.lazy(), alpha, &keys).collect()?;
     clock.lap("survey quality");
     Ok(Outputs {
         institution_indicators,
@@ -107,8 +105,9 @@ pub fn run(inputs: Inputs, model: &Model) -> Result<Outputs, AnalysisError> {
     })
 }
 
-/// Adds `__cidx`, the index of the category among the sorted distinct ones.
-fn with_category_index(institutions: &DataFrame) -> PolarsResult<(DataFrame, usize)> {
+/// Adds `__cidx`, the index of the category among the sorted distinct ones,
+/// and `__iidx`, the row; returns the categories in `__cidx` order too.
+fn with_category_index(institutions: &DataFrame) -> PolarsResult<(DataFrame, Vec<String>)> {
     let categories = institutions
         .clone()
         .lazy()
@@ -117,7 +116,12 @@ fn with_category_index(institutions: &DataFrame) -> PolarsResult<(DataFrame, usi
         .sort([CATEGORY_CODE], SortMultipleOptions::default())
         .with_row_index(CIDX, None)
         .collect()?;
-    let n = categories.height();
+    let codes = categories
+        .column(CATEGORY_CODE)?
+        .str()?
+        .iter()
+        .map(|c| c.unwrap_or_default().to_owned())
+        .collect();
     let df = institutions
         .clone()
         .lazy()
@@ -129,7 +133,7 @@ fn with_category_index(institutions: &DataFrame) -> PolarsResult<(DataFrame, usi
         )
         .with_row_index(IIDX, None)
         .collect()?;
-    Ok((df, n))
+    Ok((df, codes))
 }
 
 /// The distinct periods with their index and immediately preceding period.

@@ -15,9 +15,6 @@ pub(crate) mod internal {
     pub const RID: &str = "__rid";
     pub const ITEM: &str = "__item";
     pub const DIM: &str = "__dim";
-    pub const BAD: &str = "__bad";
-    pub const RUN_START: &str = "__run_start";
-    pub const RUN: &str = "__run";
     /// A packed integer group key (see [`super::cronbach_alpha`]).
     pub const KEY: &str = "__key";
     pub const SHOWN: &str = "__shown";
@@ -70,13 +67,6 @@ use internal::*;
 /// The two sources with their short suffix in internal column names.
 pub(crate) const SOURCES: [(&str, &str); 2] = [(CITIZEN, "c"), (ASSESSOR, "a")];
 
-fn left_join_keeping_order() -> JoinArgs {
-    JoinArgs {
-        maintain_order: MaintainOrderJoin::Left,
-        ..JoinArgs::new(JoinType::Left)
-    }
-}
-
 fn null_f64() -> Expr {
     lit(NULL).cast(DataType::Float64)
 }
@@ -86,151 +76,6 @@ pub(crate) fn non_empty(column: &str) -> Expr {
     col(column)
         .is_not_null()
         .and(col(column).str().len_bytes().gt(lit(0)))
-}
-
-/// Distinct (item_code, dimension_code) pairs with both codes non-empty,
-/// sorted.
-///
-/// Reads only the two code columns and collects the distinct pairs in one
-/// pass over the rows with a small hash set: a `unique` on two string columns
-/// row-encodes every answer row (gigabytes at tens of millions of rows),
-/// while there are only a few dozen distinct pairs.
-pub(crate) fn item_pairs(answers: LazyFrame) -> PolarsResult<DataFrame> {
-    let df = answers
-        .select([col(ITEM_CODE), col(DIMENSION_CODE)])
-        .collect()?;
-    let items = df.column(ITEM_CODE)?.str()?;
-    let dims = df.column(DIMENSION_CODE)?.str()?;
-    let mut pairs: PlHashSet<(&str, &str)> = PlHashSet::new();
-    for (item, dim) in items.iter().zip(dims.iter()) {
-        if let (Some(item), Some(dim)) = (item, dim)
-            && !item.is_empty()
-            && !dim.is_empty()
-        {
-            pairs.insert((item, dim));
-        }
-    }
-    let mut pairs: Vec<(&str, &str)> = pairs.into_iter().collect();
-    pairs.sort_unstable();
-    df!(
-        ITEM_CODE => pairs.iter().map(|p| p.0).collect::<Vec<_>>(),
-        DIMENSION_CODE => pairs.iter().map(|p| p.1).collect::<Vec<_>>(),
-    )
-}
-
-/// Answers reduced to integer keys: `__rid`, `__item`, `__dim`, the rating as
-/// i32 and `__bad` for rows that break a row-level rule (empty code, rating
-/// not an integer or out of range). `__rid` is null for unknown responses.
-/// Keeps the order of `answers`.
-///
-/// Answers usually come in runs of rows of one response, so each run's
-/// `response_id` is looked up once, not each row (correct for any order).
-pub(crate) fn compact_answers(
-    answers: LazyFrame,
-    response_keys: LazyFrame,
-    items: &DataFrame,
-    scale_points: i64,
-) -> PolarsResult<DataFrame> {
-    let rating = col(RATING);
-    let out_of_range = rating
-        .clone()
-        .lt(lit(1i64))
-        .or(rating.clone().gt(lit(scale_points)))
-        .fill_null(lit(false));
-    let bad_row = non_empty(RESPONSE_ID)
-        .not()
-        .or(non_empty(ITEM_CODE).not())
-        .or(non_empty(DIMENSION_CODE).not())
-        .or(col(crate::input::bad(RATING)))
-        .or(out_of_range);
-    let run_start = col(RESPONSE_ID)
-        .neq(col(RESPONSE_ID).shift(lit(1)))
-        .fill_null(lit(true));
-    let rows = answers
-        .with_columns([bad_row.alias(BAD), run_start.alias(RUN_START)])
-        .select([
-            col(RESPONSE_ID),
-            col(RUN_START),
-            (col(RUN_START).cast(DataType::UInt32).cum_sum(false) - lit(1u32))
-                .cast(IDX_DTYPE)
-                .alias(RUN),
-            col(ITEM_CODE),
-            rating.cast(DataType::Int32),
-            col(BAD),
-        ])
-        .collect()?;
-    // Item codes to `__item` in one pass with a small hash map: cheaper than
-    // a join (which copies the big table) or a chain of comparisons.
-    let item_index: PlHashMap<&str, IdxSize> = items
-        .column(ITEM_CODE)?
-        .str()?
-        .iter()
-        .zip(items.column(ITEM)?.idx()?.iter())
-        .filter_map(|(code, i)| Some((code?, i?)))
-        .collect();
-    let item: IdxCa = rows
-        .column(ITEM_CODE)?
-        .str()?
-        .iter()
-        .map(|code| code.and_then(|c| item_index.get(c).copied()))
-        .collect();
-    let item = item.with_name(ITEM.into()).into_column();
-    let runs = rows
-        .clone()
-        .lazy()
-        .filter(col(RUN_START))
-        .select([col(RESPONSE_ID)])
-        .collect()?;
-    let keys = response_keys.collect()?;
-    // Answers usually follow the order of the responses: then a walk along
-    // both finds each run's `__rid` without hashing every `response_id`.
-    let in_order = rids_in_order(
-        runs.column(RESPONSE_ID)?.str()?,
-        keys.column(RESPONSE_ID)?.str()?,
-        keys.column(RID)?.idx()?,
-    );
-    let run_rid = match in_order {
-        Some(rids) => Column::new(RID.into(), rids),
-        None => runs
-            .lazy()
-            .join(
-                keys.lazy(),
-                [col(RESPONSE_ID)],
-                [col(RESPONSE_ID)],
-                left_join_keeping_order(),
-            )
-            .select([col(RID)])
-            .collect()?
-            .column(RID)?
-            .clone(),
-    };
-    let rid = run_rid.take(rows.column(RUN)?.idx()?)?;
-    let dim = items.column(DIM)?.take(item.idx()?)?;
-    let mut columns = vec![rid, item, dim];
-    for c in [RATING, BAD] {
-        columns.push(rows.column(c)?.clone());
-    }
-    drop(rows);
-    DataFrame::new(columns[0].len(), columns)
-}
-
-/// The `__rid` of each run's `response_id` when the runs appear in the order
-/// of the responses (each found after the previous one); `None` otherwise, or
-/// when a run's `response_id` is null or unknown. Response ids are unique.
-fn rids_in_order(runs: &StringChunked, ids: &StringChunked, rids: &IdxCa) -> Option<Vec<IdxSize>> {
-    let mut keys = ids.iter().zip(rids.iter());
-    let mut out = Vec::with_capacity(runs.len());
-    for run in runs.iter() {
-        let run = run?;
-        loop {
-            let (id, rid) = keys.next()?;
-            if id == Some(run) {
-                out.push(rid?);
-                break;
-            }
-        }
-    }
-    Some(out)
 }
 
 /// Sorts the compact answers by response unless they already are (answers
@@ -254,43 +99,33 @@ pub(crate) fn sort_by_response(compact: DataFrame) -> PolarsResult<DataFrame> {
     Ok(compact)
 }
 
-/// Per response: items shown and answered, rating sum and sum of squares,
-/// and per dimension the answered count and rating sum (all i64), one row per
-/// run of answers of one response.
+/// Per response (one row per row of `responses`, `__rid` order): items
+/// shown and answered, rating sum and sum of squares, and per dimension the
+/// answered count and rating sum (all i64; 0 for a response without answers).
 ///
-/// `answers` must be grouped by `__rid` (see [`sort_by_response`]). One
-/// sequential pass over the three integer columns: a polars group-by or
-/// running sums would materialise several full-length temporaries per
-/// aggregate, this needs only the (response-sized) output.
-pub(crate) fn response_aggregates(answers: &DataFrame, n_dims: usize) -> PolarsResult<DataFrame> {
+/// One pass over the three integer columns of the compact answers, in any
+/// order, adding into vectors indexed by `__rid`: a polars group-by would
+/// materialise several full-length temporaries per aggregate, and a join
+/// would then be needed to line the result up with the responses.
+pub(crate) fn response_aggregates(
+    answers: &DataFrame,
+    n_dims: usize,
+    n_responses: usize,
+) -> PolarsResult<DataFrame> {
     let rid = answers.column(RID)?.cast(&IDX_DTYPE)?;
     let dim = answers.column(DIM)?.cast(&IDX_DTYPE)?;
     let rating = answers.column(RATING)?.cast(&DataType::Int32)?;
     let (rid, dim, rating) = (rid.idx()?, dim.idx()?, rating.i32()?);
-    let mut rids: Vec<Option<IdxSize>> = Vec::new();
-    let mut shown: Vec<i64> = Vec::new();
-    let mut answered: Vec<i64> = Vec::new();
-    let mut sum: Vec<i64> = Vec::new();
-    let mut sq_sum: Vec<i64> = Vec::new();
-    let mut dim_answered: Vec<Vec<i64>> = vec![Vec::new(); n_dims];
-    let mut dim_sum: Vec<Vec<i64>> = vec![Vec::new(); n_dims];
-    let mut ascending = true;
+    let mut shown = vec![0i64; n_responses];
+    let mut answered = vec![0i64; n_responses];
+    let mut sum = vec![0i64; n_responses];
+    let mut sq_sum = vec![0i64; n_responses];
+    let mut dim_answered = vec![vec![0i64; n_responses]; n_dims];
+    let mut dim_sum = vec![vec![0i64; n_responses]; n_dims];
     for ((r, d), x) in rid.iter().zip(dim.iter()).zip(rating.iter()) {
-        if rids.last() != Some(&r) {
-            if let (Some(Some(last)), Some(r)) = (rids.last(), r) {
-                ascending &= *last < r;
-            }
-            rids.push(r);
-            shown.push(0);
-            answered.push(0);
-            sum.push(0);
-            sq_sum.push(0);
-            for (counts, sums) in dim_answered.iter_mut().zip(dim_sum.iter_mut()) {
-                counts.push(0);
-                sums.push(0);
-            }
-        }
-        let i = rids.len() - 1;
+        let Some(i) = r.map(|r| r as usize).filter(|r| *r < n_responses) else {
+            continue;
+        };
         shown[i] += 1;
         if let Some(x) = x {
             let x = i64::from(x);
@@ -303,13 +138,7 @@ pub(crate) fn response_aggregates(answers: &DataFrame, n_dims: usize) -> PolarsR
             }
         }
     }
-    let height = rids.len();
-    let mut rid_column = Column::new(RID.into(), rids);
-    if ascending && rid_column.null_count() == 0 {
-        rid_column.set_sorted_flag(polars::series::IsSorted::Ascending);
-    }
     let mut columns = vec![
-        rid_column,
         Column::new(SHOWN.into(), shown),
         Column::new(ANSWERED.into(), answered),
         Column::new(RATING_SUM.into(), sum),
@@ -319,15 +148,17 @@ pub(crate) fn response_aggregates(answers: &DataFrame, n_dims: usize) -> PolarsR
         columns.push(Column::new(answered_in(d).into(), counts));
         columns.push(Column::new(rating_sum_in(d).into(), sums));
     }
-    DataFrame::new(height, columns)
+    DataFrame::new(n_responses, columns)
 }
 
-/// Adds to the responses their institution's `__iidx` (its row in
-/// `institutions`), `category_code`, `district_code` and `__cidx`, and the
-/// period's `__pidx` (its row in `periods`): codes are looked up in small hash
-/// maps and the institution's columns gathered, no join on strings.
-pub(crate) fn with_institution_and_period(
-    responses: DataFrame,
+/// The response columns that classification needs (`__is_citizen`,
+/// `duration_ms`, `voided`) with the institution's `__iidx` (its row in
+/// `institutions`) and `__cidx`, and the period's `__pidx` (its row in
+/// `periods`), in `responses` order. Codes are looked up in small hash maps;
+/// the string columns stay behind, and the outputs get their codes back from
+/// the small [`KeyTables`].
+pub(crate) fn response_keys(
+    responses: &DataFrame,
     institutions: &DataFrame,
     periods: &DataFrame,
 ) -> PolarsResult<DataFrame> {
@@ -358,28 +189,99 @@ pub(crate) fn with_institution_and_period(
         periods.column(PIDX)?,
         PIDX,
     )?;
-    let mut columns = Vec::new();
-    for c in [CATEGORY_CODE, DISTRICT_CODE, CIDX] {
-        columns.push(institutions.column(c)?.take(iidx.idx()?)?);
-    }
-    columns.push(iidx);
-    columns.push(pidx);
-    responses.hstack(&columns)
+    let cidx = institutions.column(CIDX)?.take(iidx.idx()?)?;
+    responses
+        .clone()
+        .lazy()
+        .select([
+            col(SOURCE).eq(lit(CITIZEN)).alias(IS_CITIZEN),
+            col(DURATION_MS),
+            col(VOIDED),
+        ])
+        .collect()?
+        .hstack(&[cidx, iidx, pidx])
 }
 
-/// Response level: joins the answer aggregates to the responses (with their
-/// institution and period, see [`with_institution_and_period`]), then classifies (incomplete, speeder, valid, straight-liner) and
-/// scores (`D[d]`, `S`, satisfied, poor) each response. Keeps `responses` order.
-#[allow(clippy::too_many_arguments)]
+/// The codes behind the integer keys of the response table, for the outputs:
+/// `__piid` to period, institution, category and district (periods ×
+/// institutions rows), `__pcid` to period and category.
+pub(crate) struct KeyTables {
+    pub piid: DataFrame,
+    pub pcid: DataFrame,
+}
+
+impl KeyTables {
+    pub(crate) fn new(
+        institutions: &DataFrame,
+        periods: &DataFrame,
+        n_categories: usize,
+    ) -> PolarsResult<KeyTables> {
+        let n_institutions = institutions.height() as u64;
+        let categories = institutions
+            .clone()
+            .lazy()
+            .select([col(CIDX), col(CATEGORY_CODE)])
+            .unique(None, UniqueKeepStrategy::Any);
+        let mut period_codes: Vec<Option<String>> = periods
+            .column(PERIOD)?
+            .str()?
+            .iter()
+            .map(|p| p.map(str::to_owned))
+            .collect();
+        // With no period at all, one placeholder keeps the schema; its rows
+        // are dropped.
+        let placeholder = period_codes.is_empty();
+        if placeholder {
+            period_codes.push(None);
+        }
+        let mut piid = Vec::new();
+        let mut pcid = Vec::new();
+        // `__pidx` is the row of the period in `periods`.
+        for (pidx, period) in period_codes.into_iter().enumerate() {
+            let period = lit(period.unwrap_or_default()).alias(PERIOD);
+            let pidx = pidx as u64;
+            piid.push(institutions.clone().lazy().select([
+                (lit(pidx * n_institutions) + col(IIDX).cast(DataType::UInt64)).alias(PIID),
+                period.clone(),
+                col(INSTITUTION_CODE),
+                col(CATEGORY_CODE),
+                col(DISTRICT_CODE),
+            ]));
+            pcid.push(categories.clone().select([
+                (lit(pidx * n_categories as u64) + col(CIDX).cast(DataType::UInt64)).alias(PCID),
+                period,
+                col(CATEGORY_CODE),
+            ]));
+        }
+        let keep = lit(!placeholder);
+        Ok(KeyTables {
+            piid: concat(piid, UnionArgs::default())?
+                .filter(keep.clone())
+                .collect()?,
+            pcid: concat(pcid, UnionArgs::default())?.filter(keep).collect()?,
+        })
+    }
+}
+
+/// Response level: puts the answer aggregates (see [`response_aggregates`])
+/// beside the responses' keys (see [`response_keys`]), both in `__rid`
+/// order, then classifies (incomplete, speeder, valid, straight-liner) and
+/// scores (`D[d]`, `S`, satisfied, poor) each response. Keeps that order.
+/// `categories` are the category codes in `__cidx` order.
 pub(crate) fn classify_responses(
-    responses: LazyFrame,
-    aggregates: LazyFrame,
+    responses: DataFrame,
+    aggregates: &DataFrame,
     model: &Model,
     dims: &[String],
-    n_categories: usize,
+    categories: &[String],
     n_institutions: usize,
     n_items: usize,
-) -> LazyFrame {
+) -> PolarsResult<LazyFrame> {
+    let n_categories = categories.len();
+    let is_category = |table: &str| match categories.binary_search_by(|c| c.as_str().cmp(table)) {
+        Ok(i) => col(CIDX).eq(lit(i as IdxSize)),
+        Err(_) => lit(false),
+    };
     let mut scores = Vec::with_capacity(dims.len());
     let mut dim_cols = Vec::with_capacity(dims.len());
     for (d, name) in dims.iter().enumerate() {
@@ -392,7 +294,7 @@ pub(crate) fn classify_responses(
             .alias(dim_score(d)),
         );
         scores.push((
-            dimension_weight(model, name, col(CATEGORY_CODE)),
+            dimension_weight(model, name, &is_category),
             col(dim_score(d)),
         ));
     }
@@ -404,10 +306,6 @@ pub(crate) fn classify_responses(
         .then(col(PCID) * lit(n_items as u64 + 1) + col(ANSWERED).cast(DataType::UInt64))
         .otherwise(lit(NULL).cast(DataType::UInt64));
     let mut keep = vec![
-        col(PERIOD),
-        col(INSTITUTION_CODE),
-        col(CATEGORY_CODE),
-        col(DISTRICT_CODE),
         col(PCID),
         col(PIID),
         col(IS_CITIZEN),
@@ -424,22 +322,10 @@ pub(crate) fn classify_responses(
         col(ALPHA_KEY),
     ];
     keep.extend((0..dims.len()).map(|d| col(dim_score(d))));
-    responses
-        .join(
-            aggregates,
-            [col(RID)],
-            [col(RID)],
-            left_join_keeping_order(),
-        )
-        .with_columns([
-            col(SHOWN).fill_null(lit(0)),
-            col(ANSWERED).fill_null(lit(0)),
-            col(RATING_SUM).fill_null(lit(0)),
-            col(RATING_SQ_SUM).fill_null(lit(0)),
-            col(SOURCE).eq(lit(CITIZEN)).alias(IS_CITIZEN),
-            pcid.alias(PCID),
-            piid.alias(PIID),
-        ])
+    Ok(responses
+        .hstack(aggregates.columns())?
+        .lazy()
+        .with_columns([pcid.alias(PCID), piid.alias(PIID)])
         .with_columns(dim_cols)
         .with_columns([
             response_score(scores).alias(SCORE_S),
@@ -473,22 +359,25 @@ pub(crate) fn classify_responses(
             .alias(STRAIGHT),
             alpha_key.alias(ALPHA_KEY),
         ])
-        .select(keep)
+        .select(keep))
 }
 
 /// Per (period, institution) over non-voided responses: `n_excluded` and, per
 /// source, n / mean / sd / se / satisfied and poor shares of `S`, and per
-/// dimension n / mean / sd / se of `D[d]`.
-pub(crate) fn institution_source_stats(responses: LazyFrame, n_dims: usize) -> LazyFrame {
+/// dimension n / mean / sd / se of `D[d]`; with the codes of `__piid` from
+/// `keys` (see [`KeyTables`]).
+pub(crate) fn institution_source_stats(
+    responses: LazyFrame,
+    n_dims: usize,
+    keys: &KeyTables,
+) -> LazyFrame {
     let live = responses.filter(col(VOIDED).not());
-    // One integer key per (period, institution): cheaper than two strings.
-    let mut out = live.clone().group_by([col(PIID)]).agg([
-        col(PERIOD).first().alias(PERIOD),
-        col(INSTITUTION_CODE).first().alias(INSTITUTION_CODE),
-        col(CATEGORY_CODE).first().alias(CATEGORY_CODE),
-        col(DISTRICT_CODE).first().alias(DISTRICT_CODE),
-        col(INCOMPLETE).or(col(SPEEDER)).sum().alias(N_EXCLUDED),
-    ]);
+    // One integer key per (period, institution): cheaper than two strings,
+    // whose codes are joined to the few result rows at the end.
+    let mut out = live
+        .clone()
+        .group_by([col(PIID)])
+        .agg([col(INCOMPLETE).or(col(SPEEDER)).sum().alias(N_EXCLUDED)]);
     let mut counts = Vec::new();
     let mut ses = Vec::new();
     // Per source, plain aggregations over its valid responses (cheaper than
@@ -542,9 +431,15 @@ pub(crate) fn institution_source_stats(responses: LazyFrame, n_dims: usize) -> L
     }
     // A fixed row order, so that the category means (shrinkage) add up in the
     // same order on every run.
-    out.sort([PIID], SortMultipleOptions::default())
-        .with_columns(counts)
-        .with_columns(ses)
+    out.join(
+        keys.piid.clone().lazy(),
+        [col(PIID)],
+        [col(PIID)],
+        JoinArgs::new(JoinType::Left),
+    )
+    .sort([PIID], SortMultipleOptions::default())
+    .with_columns(counts)
+    .with_columns(ses)
 }
 
 /// Renormalised source weights over the present sources: `__vc`, `__va`, and
@@ -950,16 +845,19 @@ pub(crate) fn cronbach_alpha(
         ]))
 }
 
-/// `survey_quality`: per (period, category) with a non-voided response.
-pub(crate) fn survey_quality(responses: LazyFrame, alpha: LazyFrame) -> LazyFrame {
+/// `survey_quality`: per (period, category) with a non-voided response; the
+/// codes of `__pcid` come from `keys` (see [`KeyTables`]).
+pub(crate) fn survey_quality(
+    responses: LazyFrame,
+    alpha: LazyFrame,
+    keys: &KeyTables,
+) -> LazyFrame {
     let count = |e: Expr, name: &str| e.sum().cast(DataType::Int64).alias(name);
     let live = || col(VOIDED).not();
     responses
         // `__pcid` is one integer per (period, category).
         .group_by([col(PCID)])
         .agg([
-            col(PERIOD).first(),
-            col(CATEGORY_CODE).first(),
             count(live(), N_RESPONSES),
             count(col(VOIDED), N_VOIDED),
             count(col(INCOMPLETE).and(live()), N_INCOMPLETE),
@@ -968,6 +866,12 @@ pub(crate) fn survey_quality(responses: LazyFrame, alpha: LazyFrame) -> LazyFram
             count(col(STRAIGHT), N_STRAIGHTLINER),
         ])
         .filter(col(N_RESPONSES).gt(lit(0)))
+        .join(
+            keys.pcid.clone().lazy(),
+            [col(PCID)],
+            [col(PCID)],
+            JoinArgs::new(JoinType::Left),
+        )
         .join(
             alpha,
             [col(PCID)],
@@ -984,13 +888,15 @@ mod tests {
 
     #[test]
     fn response_aggregates_count_per_dimension() -> PolarsResult<()> {
+        // Rows in any order; response 1 has no answers.
         let answers = df!(
-            RID => [0u32, 0, 0, 1],
-            ITEM => [0u32, 1, 2, 0],
-            DIM => [0u32, 0, 1, 1],
-            RATING => [Some(5i32), None, Some(3), Some(2)],
+            RID => [0u32, 2, 0, 0],
+            ITEM => [0u32, 0, 1, 2],
+            DIM => [0u32, 1, 0, 1],
+            RATING => [Some(5i32), Some(2), None, Some(3)],
         )?;
-        let out = response_aggregates(&answers, 2)?;
+        let out = response_aggregates(&answers, 2, 3)?;
+        assert_eq!(out.height(), 3);
         let get = |c: &str| -> PolarsResult<Vec<Option<i64>>> {
             Ok(out
                 .column(c)?
@@ -999,12 +905,14 @@ mod tests {
                 .iter()
                 .collect())
         };
-        assert_eq!(get(SHOWN)?, [Some(3), Some(1)]);
-        assert_eq!(get(ANSWERED)?, [Some(2), Some(1)]);
-        assert_eq!(get(&answered_in(0))?, [Some(1), Some(0)]);
-        assert_eq!(get(&rating_sum_in(0))?, [Some(5), Some(0)]);
-        assert_eq!(get(&answered_in(1))?, [Some(1), Some(1)]);
-        assert_eq!(get(&rating_sum_in(1))?, [Some(3), Some(2)]);
+        assert_eq!(get(SHOWN)?, [Some(3), Some(0), Some(1)]);
+        assert_eq!(get(ANSWERED)?, [Some(2), Some(0), Some(1)]);
+        assert_eq!(get(RATING_SUM)?, [Some(8), Some(0), Some(2)]);
+        assert_eq!(get(RATING_SQ_SUM)?, [Some(34), Some(0), Some(4)]);
+        assert_eq!(get(&answered_in(0))?, [Some(1), Some(0), Some(0)]);
+        assert_eq!(get(&rating_sum_in(0))?, [Some(5), Some(0), Some(0)]);
+        assert_eq!(get(&answered_in(1))?, [Some(1), Some(0), Some(1)]);
+        assert_eq!(get(&rating_sum_in(1))?, [Some(3), Some(0), Some(2)]);
         Ok(())
     }
 

@@ -434,14 +434,15 @@ pub(crate) fn dimension_weights(
     )
 }
 
-/// Row-level rules of `answers`, checked when the compact table flags a row.
+/// Row-level rules of `answers`, checked when encoding flagged a row (see
+/// [`crate::answers::Encoded`]) or left a row without its response.
 pub(crate) fn answer_rows(
+    flagged: bool,
     compact: &DataFrame,
     slow: LazyFrame,
     responses: &DataFrame,
     model: &Model,
 ) -> Result<(), AnalysisError> {
-    let flagged = compact.column(BAD)?.bool()?.any();
     let orphaned = compact.column(RID)?.null_count() > 0;
     if !flagged && !orphaned {
         return Ok(());
