@@ -3,8 +3,7 @@
 //! `bench_pipeline --responses 100000,1000000` generates each data set, writes
 //! it as Parquet to a temporary directory, then times `Inputs::from_paths` +
 //! `run` + `write_outputs` (Parquet) in a fresh child process per run, so the
-//! reported peak RSS (VmHWM) is that of one run. Median of 3 runs up to 1M
-//! responses, 1 run above.
+//! reported peak RSS (VmHWM) is that of one run. Median of 3 runs.
 //!
 //! The data is generated in a child process of its own, which exits before
 //! the measured runs: generating 10M responses leaves gigabytes of freed heap
@@ -53,7 +52,7 @@ fn main() -> Result<(), BoxError> {
     for n in sizes {
         let dir = std::env::temp_dir().join(format!("pingyi-bench-{n}"));
         let answers = prepare_in_child(n, &dir)?;
-        let runs = if n <= 1_000_000 { 3 } else { 1 };
+        let runs = 3usize;
         let mut times = Vec::new();
         let mut cpu = Vec::new();
         let mut peak_kb = 0u64;

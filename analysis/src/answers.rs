@@ -444,9 +444,10 @@ mod tests {
         .lazy())
     }
 
-    fn keys(
-        out: &Encoded,
-    ) -> PolarsResult<Vec<(Option<u32>, Option<u32>, Option<u32>, Option<i32>)>> {
+    /// One encoded row: `__rid`, `__item`, `__dim`, rating.
+    type Row = (Option<u32>, Option<u32>, Option<u32>, Option<i32>);
+
+    fn keys(out: &Encoded) -> PolarsResult<Vec<Row>> {
         let c = &out.compact;
         Ok(c.column(RID)?
             .idx()?

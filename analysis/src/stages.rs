@@ -294,7 +294,7 @@ pub(crate) fn classify_responses(
             .alias(dim_score(d)),
         );
         scores.push((
-            dimension_weight(model, name, &is_category),
+            dimension_weight(model, name, is_category),
             col(dim_score(d)),
         ));
     }
