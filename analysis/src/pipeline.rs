@@ -1,6 +1,7 @@
 //! `run`: the stages wired together.
 
 use polars::prelude::*;
+use polars_core::query_result::QueryResult;
 
 use crate::answers;
 use crate::columns::*;
@@ -64,7 +65,11 @@ pub fn run(inputs: Inputs, model: &Model) -> Result<Outputs, AnalysisError> {
     validate::dimension_weights(model, &institutions, &items.dims, answers_lf, responses_lf)?;
 
     let responses = stages::response_keys(&responses, &institutions, &periods)?;
-    let classified = stages::classify_responses(
+    // Row by row, so the streaming engine computes it in small morsels:
+    // the in-memory engine made every intermediate expression a fresh
+    // 10M-row column, and touching that much new memory cost more than the
+    // arithmetic.
+    let classified = collect_streaming(stages::classify_responses(
         responses,
         &aggregates,
         model,
@@ -72,15 +77,14 @@ pub fn run(inputs: Inputs, model: &Model) -> Result<Outputs, AnalysisError> {
         &categories,
         n_institutions,
         items.n_items,
-    )?
-    .collect()?;
+    )?)?;
     drop(aggregates);
     clock.lap("classify");
     let alpha = stages::cronbach_alpha(&classified, &compact, items.n_items)?;
     drop(compact);
     clock.lap("alpha item sums");
     let stats =
-        stages::institution_source_stats(classified.clone().lazy(), items.dims.len(), &keys)
+        stages::institution_source_stats(classified.clone().lazy(), items.dims.len(), &keys)?
             .collect()?;
     clock.lap("institution statistics");
     let dimension_indicators =
@@ -103,6 +107,16 @@ pub fn run(inputs: Inputs, model: &Model) -> Result<Outputs, AnalysisError> {
         group_indicators,
         survey_quality,
     })
+}
+
+/// Collects a row-wise query on the streaming engine (rows keep their order).
+fn collect_streaming(query: LazyFrame) -> PolarsResult<DataFrame> {
+    match query.collect_with_engine(Engine::Streaming)? {
+        QueryResult::Single(df) => Ok(df),
+        QueryResult::Multiple(_) => Err(polars_err!(
+            ComputeError: "one query gave several results"
+        )),
+    }
 }
 
 /// Adds `__cidx`, the index of the category among the sorted distinct ones,

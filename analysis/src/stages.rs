@@ -1,8 +1,10 @@
 //! The stages of the pipeline, each `LazyFrame -> LazyFrame`.
 //!
 //! Keys are encoded once as small integers: `__rid` (row of `responses`),
-//! `__item` and `__dim` (sorted item and dimension codes), so the big answer
-//! table is joined on strings only once.
+//! `__item` and `__dim` (sorted item and dimension codes; see
+//! [`crate::answers`]), and at response level `__piid` and `__pcid` (period ×
+//! institution, period × category). No stage joins the big tables on
+//! strings; the codes come back from the small [`KeyTables`] at the end.
 
 use polars::prelude::*;
 
@@ -365,81 +367,105 @@ pub(crate) fn classify_responses(
 /// Per (period, institution) over non-voided responses: `n_excluded` and, per
 /// source, n / mean / sd / se / satisfied and poor shares of `S`, and per
 /// dimension n / mean / sd / se of `D[d]`; with the codes of `__piid` from
-/// `keys` (see [`KeyTables`]).
+/// `keys` (see [`KeyTables`]). Collects the (small) grouped table.
 pub(crate) fn institution_source_stats(
     responses: LazyFrame,
     n_dims: usize,
     keys: &KeyTables,
-) -> LazyFrame {
-    let live = responses.filter(col(VOIDED).not());
-    // One integer key per (period, institution): cheaper than two strings,
-    // whose codes are joined to the few result rows at the end.
-    let mut out = live
+) -> PolarsResult<LazyFrame> {
+    // One group-by over all responses, keyed by (period-institution, class):
+    // class 0 and 1 are the valid responses of each source, 2 the excluded
+    // (live, but incomplete or a speeder), 3 the voided. A filter and a
+    // group-by per source each went over the whole table; the few grouped
+    // rows are spread into columns instead.
+    const VALID_CITIZEN: u64 = 0;
+    const VALID_ASSESSOR: u64 = 1;
+    const EXCLUDED: u64 = 2;
+    const CLASSES: u64 = 4;
+    let class = when(col(VOIDED))
+        .then(lit(3u64))
+        .when(col(VALID).not())
+        .then(lit(EXCLUDED))
+        .when(col(IS_CITIZEN))
+        .then(lit(VALID_CITIZEN))
+        .otherwise(lit(VALID_ASSESSOR));
+    let mut aggs = vec![
+        len().alias(stat("n", "", None)),
+        col(SCORE_S).mean().alias(stat("mean", "", None)),
+        col(SCORE_S).std(1).alias(stat("sd", "", None)),
+        col(SAT)
+            .cast(DataType::Float64)
+            .mean()
+            .alias(stat("sat", "", None)),
+        col(POOR)
+            .cast(DataType::Float64)
+            .mean()
+            .alias(stat("poor", "", None)),
+    ];
+    for d in 0..n_dims {
+        let x = col(dim_score(d));
+        aggs.push(x.clone().count().alias(stat("n", "", Some(d))));
+        aggs.push(x.clone().mean().alias(stat("mean", "", Some(d))));
+        aggs.push(x.std(1).alias(stat("sd", "", Some(d))));
+    }
+    let grouped = responses
+        .group_by([(col(PIID) * lit(CLASSES) + class).alias(KEY)])
+        .agg(aggs)
+        .with_columns([
+            (col(KEY) / lit(CLASSES)).alias(PIID),
+            (col(KEY) % lit(CLASSES)).alias("__class"),
+        ])
+        .collect()?
+        .lazy();
+    let in_class = |c: u64| grouped.clone().filter(col("__class").eq(lit(c)));
+    let left = |out: LazyFrame, other: LazyFrame| {
+        out.join(
+            other,
+            [col(PIID)],
+            [col(PIID)],
+            JoinArgs::new(JoinType::Left),
+        )
+    };
+    // Every (period, institution) with a live response.
+    let mut out = grouped
         .clone()
-        .group_by([col(PIID)])
-        .agg([col(INCOMPLETE).or(col(SPEEDER)).sum().alias(N_EXCLUDED)]);
-    let mut counts = Vec::new();
+        .filter(col("__class").lt(lit(3u64)))
+        .select([col(PIID)])
+        .unique(None, UniqueKeepStrategy::Any);
+    out = left(
+        out,
+        in_class(EXCLUDED).select([col(PIID), col(stat("n", "", None)).alias(N_EXCLUDED)]),
+    );
+    let mut counts = vec![col(N_EXCLUDED).fill_null(lit(0))];
     let mut ses = Vec::new();
-    // Per source, plain aggregations over its valid responses (cheaper than
-    // masking every statistic with a full-length `when`), joined back.
-    for (_, src) in SOURCES {
-        let is_src = if src == "c" {
-            col(IS_CITIZEN)
-        } else {
-            col(IS_CITIZEN).not()
-        };
-        let mut aggs = vec![
-            len().alias(stat("n", src, None)),
-            col(SCORE_S).mean().alias(stat("mean", src, None)),
-            col(SCORE_S).std(1).alias(stat("sd", src, None)),
-            col(SAT)
-                .cast(DataType::Float64)
-                .mean()
-                .alias(stat("sat", src, None)),
-            col(POOR)
-                .cast(DataType::Float64)
-                .mean()
-                .alias(stat("poor", src, None)),
-        ];
+    for ((_, src), class) in SOURCES.into_iter().zip([VALID_CITIZEN, VALID_ASSESSOR]) {
+        let mut renamed = vec![col(PIID)];
+        for what in ["n", "mean", "sd", "sat", "poor"] {
+            renamed.push(col(stat(what, "", None)).alias(stat(what, src, None)));
+        }
         counts.push(col(stat("n", src, None)).fill_null(lit(0)));
         ses.push(
             standard_error(col(stat("sd", src, None)), col(stat("n", src, None)))
                 .alias(stat("se", src, None)),
         );
         for d in 0..n_dims {
-            let x = col(dim_score(d));
-            aggs.push(x.clone().count().alias(stat("n", src, Some(d))));
-            aggs.push(x.clone().mean().alias(stat("mean", src, Some(d))));
-            aggs.push(x.std(1).alias(stat("sd", src, Some(d))));
+            for what in ["n", "mean", "sd"] {
+                renamed.push(col(stat(what, "", Some(d))).alias(stat(what, src, Some(d))));
+            }
             counts.push(col(stat("n", src, Some(d))).fill_null(lit(0)));
             ses.push(
                 standard_error(col(stat("sd", src, Some(d))), col(stat("n", src, Some(d))))
                     .alias(stat("se", src, Some(d))),
             );
         }
-        let per_source = live
-            .clone()
-            .filter(col(VALID).and(is_src))
-            .group_by([col(PIID)])
-            .agg(aggs);
-        out = out.join(
-            per_source,
-            [col(PIID)],
-            [col(PIID)],
-            JoinArgs::new(JoinType::Left),
-        );
+        out = left(out, in_class(class).select(renamed));
     }
     // A fixed row order, so that the category means (shrinkage) add up in the
     // same order on every run.
-    out.join(
-        keys.piid.clone().lazy(),
-        [col(PIID)],
-        [col(PIID)],
-        JoinArgs::new(JoinType::Left),
-    )
-    .sort([PIID], SortMultipleOptions::default())
-    .with_columns(counts)
-    .with_columns(ses)
+    Ok(left(out, keys.piid.clone().lazy())
+        .sort([PIID], SortMultipleOptions::default())
+        .with_columns(counts)
+        .with_columns(ses))
 }
 
 /// Renormalised source weights over the present sources: `__vc`, `__va`, and
@@ -740,7 +766,8 @@ pub(crate) fn cronbach_alpha(
     let rid = answers.column(RID)?.cast(&IDX_DTYPE)?;
     let item = answers.column(ITEM)?.cast(&IDX_DTYPE)?;
     let rating = answers.column(RATING)?.cast(&DataType::Int32)?;
-    let mut sums: PlHashMap<u64, (i64, i64, i64)> = PlHashMap::new();
+    let n_keys = alpha_keys.iter().flatten().max().map_or(0, |m| (m + 1) * n);
+    let mut sums = ItemSums::new(n_keys);
     for ((r, i), x) in rid
         .idx()?
         .iter()
@@ -753,13 +780,10 @@ pub(crate) fn cronbach_alpha(
         let Some(Some(k)) = alpha_keys.get(r as usize) else {
             continue;
         };
-        let x = i64::from(x);
-        let s = sums.entry(k * n + u64::from(i)).or_default();
-        *s = (s.0 + 1, s.1 + x, s.2 + x * x);
+        sums.add(k * n + u64::from(i), i64::from(x));
     }
     drop(alpha_keys);
-    let mut sums: Vec<(u64, (i64, i64, i64))> = sums.into_iter().collect();
-    sums.sort_unstable_by_key(|(k, _)| *k);
+    let sums = sums.into_sorted();
     let items = df!(
         KEY => sums.iter().map(|(k, _)| *k).collect::<Vec<u64>>(),
         "__n" => sums.iter().map(|(_, s)| s.0).collect::<Vec<i64>>(),
@@ -845,6 +869,53 @@ pub(crate) fn cronbach_alpha(
         ]))
 }
 
+/// Count, sum and sum of squares of the ratings per integer key.
+enum ItemSums {
+    /// Indexed by the key: most inputs have a few thousand keys at most, and
+    /// indexing beats hashing 65M rows.
+    Dense(Vec<(i64, i64, i64)>),
+    Sparse(PlHashMap<u64, (i64, i64, i64)>),
+}
+
+impl ItemSums {
+    /// Keys below `n_keys`; dense up to a million of them (24 MB).
+    fn new(n_keys: u64) -> ItemSums {
+        match usize::try_from(n_keys) {
+            Ok(n) if n <= 1 << 20 => ItemSums::Dense(vec![(0, 0, 0); n]),
+            _ => ItemSums::Sparse(PlHashMap::new()),
+        }
+    }
+
+    fn add(&mut self, key: u64, x: i64) {
+        let s = match self {
+            // Keys are below `n_keys` by construction.
+            ItemSums::Dense(v) => match v.get_mut(key as usize) {
+                Some(s) => s,
+                None => return,
+            },
+            ItemSums::Sparse(m) => m.entry(key).or_default(),
+        };
+        *s = (s.0 + 1, s.1 + x, s.2 + x * x);
+    }
+
+    /// The keys seen, in order, with their sums.
+    fn into_sorted(self) -> Vec<(u64, (i64, i64, i64))> {
+        match self {
+            ItemSums::Dense(v) => v
+                .into_iter()
+                .enumerate()
+                .filter(|(_, s)| s.0 > 0)
+                .map(|(k, s)| (k as u64, s))
+                .collect(),
+            ItemSums::Sparse(m) => {
+                let mut sums: Vec<_> = m.into_iter().collect();
+                sums.sort_unstable_by_key(|(k, _)| *k);
+                sums
+            }
+        }
+    }
+}
+
 /// `survey_quality`: per (period, category) with a non-voided response; the
 /// codes of `__pcid` come from `keys` (see [`KeyTables`]).
 pub(crate) fn survey_quality(
@@ -914,6 +985,22 @@ mod tests {
         assert_eq!(get(&answered_in(1))?, [Some(1), Some(0), Some(1)]);
         assert_eq!(get(&rating_sum_in(1))?, [Some(3), Some(0), Some(2)]);
         Ok(())
+    }
+
+    #[test]
+    fn item_sums_are_the_same_dense_or_sparse() {
+        let rows = [(7u64, 3i64), (2, 5), (7, 1), (0, 4), (2, 5)];
+        let mut dense = ItemSums::new(8);
+        let mut sparse = ItemSums::new(u64::MAX);
+        assert!(matches!(dense, ItemSums::Dense(_)));
+        assert!(matches!(sparse, ItemSums::Sparse(_)));
+        for (k, x) in rows {
+            dense.add(k, x);
+            sparse.add(k, x);
+        }
+        let expected = vec![(0, (1, 4, 16)), (2, (2, 10, 50)), (7, (2, 4, 10))];
+        assert_eq!(dense.into_sorted(), expected);
+        assert_eq!(sparse.into_sorted(), expected);
     }
 
     #[test]
