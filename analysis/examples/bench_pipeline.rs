@@ -18,6 +18,9 @@ use analysis::{Format, Inputs, Model, run, synth, write_outputs, write_table};
 
 type BoxError = Box<dyn std::error::Error>;
 
+/// Measured runs per data set (the median is reported).
+const RUNS: usize = 3;
+
 // polars allocates and frees many large, short-lived buffers; glibc malloc
 // keeps much of that freed memory (and page-faults on every fresh large
 // allocation), mimalloc returns and reuses it.
@@ -52,11 +55,10 @@ fn main() -> Result<(), BoxError> {
     for n in sizes {
         let dir = std::env::temp_dir().join(format!("pingyi-bench-{n}"));
         let answers = prepare_in_child(n, &dir)?;
-        let runs = 3usize;
         let mut times = Vec::new();
         let mut cpu = Vec::new();
         let mut peak_kb = 0u64;
-        for _ in 0..runs {
+        for _ in 0..RUNS {
             let (secs, kb, user, sys) = child(&dir)?;
             times.push(secs);
             cpu.push(format!("{user:.1} + {sys:.1}"));
@@ -70,7 +72,7 @@ fn main() -> Result<(), BoxError> {
             .sum::<u64>() as f64
             / 1e6;
         println!(
-            "| {n} | {answers} | {size_mb:.0} | {median:.2} (runs: {}) | {runs} | {} | {} |",
+            "| {n} | {answers} | {size_mb:.0} | {median:.2} (runs: {}) | {RUNS} | {} | {} |",
             times
                 .iter()
                 .map(|t| format!("{t:.2}"))

@@ -119,7 +119,8 @@ impl<'a> Code<'a> {
         self.text.is_empty()
     }
 
-    fn to_owned(self) -> OwnedCode {
+    /// The code as kept across batches.
+    fn keep(self) -> OwnedCode {
         OwnedCode {
             inline_view: self.inline.then_some(self.view),
             text: self.text.to_owned(),
@@ -261,7 +262,7 @@ impl<'r> Walk<'r> {
                     if let Some(dim) = dim {
                         let known = &mut self.item_dims[local as usize];
                         if !known.iter().any(|k| k.matches(dim)) {
-                            known.push(dim.to_owned());
+                            known.push(dim.keep());
                         }
                     }
                     local
@@ -275,7 +276,7 @@ impl<'r> Walk<'r> {
                 || bad_rating(row);
         }
         if let Some(last) = previous {
-            self.last_id = Some(last.map(Code::to_owned));
+            self.last_id = Some(last.map(Code::keep));
         }
     }
 
@@ -414,7 +415,7 @@ impl CodeIndex {
                 Some(&id) => id,
                 None => {
                     let id = self.codes.len() as u32;
-                    self.codes.push(code.to_owned());
+                    self.codes.push(code.keep());
                     self.ids.insert(code.text.to_owned(), id);
                     id
                 }

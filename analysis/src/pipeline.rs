@@ -46,7 +46,7 @@ pub fn run(inputs: Inputs, model: &Model) -> Result<Outputs, AnalysisError> {
     let periods = validate::responses(&responses, responses_lf.clone(), &institutions)?;
     clock.lap("responses");
     let periods = period_table(&periods)?;
-    let keys = KeyTables::new(&institutions, &periods, categories.len())?;
+    let keys = KeyTables::new(&institutions, &periods, &categories)?;
     let responses = responses.with_row_index(RID.into(), None)?;
 
     let answers_lf = normalise(ANSWERS, answers, ANSWER_COLUMNS)?;

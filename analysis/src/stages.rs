@@ -213,17 +213,19 @@ pub(crate) struct KeyTables {
 }
 
 impl KeyTables {
+    /// `categories` are the category codes in `__cidx` order.
     pub(crate) fn new(
         institutions: &DataFrame,
         periods: &DataFrame,
-        n_categories: usize,
+        categories: &[String],
     ) -> PolarsResult<KeyTables> {
         let n_institutions = institutions.height() as u64;
-        let categories = institutions
-            .clone()
-            .lazy()
-            .select([col(CIDX), col(CATEGORY_CODE)])
-            .unique(None, UniqueKeepStrategy::Any);
+        let n_categories = categories.len() as u64;
+        let categories = df!(
+            CIDX => (0..n_categories).collect::<Vec<u64>>(),
+            CATEGORY_CODE => categories,
+        )?
+        .lazy();
         let mut period_codes: Vec<Option<String>> = periods
             .column(PERIOD)?
             .str()?
@@ -250,7 +252,7 @@ impl KeyTables {
                 col(DISTRICT_CODE),
             ]));
             pcid.push(categories.clone().select([
-                (lit(pidx * n_categories as u64) + col(CIDX).cast(DataType::UInt64)).alias(PCID),
+                (lit(pidx * n_categories) + col(CIDX)).alias(PCID),
                 period,
                 col(CATEGORY_CODE),
             ]));
