@@ -16,7 +16,7 @@ use std::sync::mpsc;
 use polars::prelude::*;
 
 use crate::columns::*;
-use crate::error::AnalysisError;
+use crate::error::{AnalysisError, unreadable};
 use crate::input::bad;
 use crate::stages::internal::*;
 use crate::validate::{self, Items};
@@ -59,7 +59,8 @@ pub(crate) fn encode(
     ]);
     let response_ids = responses.column(RESPONSE_ID)?.str()?.rechunk();
     let mut walk = Walk::new(response_ids.downcast_as_array());
-    stream_batches(query, BATCH_ROWS, |batch| walk.batch(batch, scale_points))?;
+    stream_batches(query, BATCH_ROWS, |batch| walk.batch(batch, scale_points))
+        .map_err(unreadable(ANSWERS))?;
     walk.finish()
 }
 

@@ -55,7 +55,7 @@ pub enum AnalysisError {
         #[source]
         source: std::io::Error,
     },
-    /// The dataframe engine failed (including unreadable files).
+    /// The dataframe engine failed, or an input file could not be read (I/O).
     #[error("{0}")]
     Polars(#[from] PolarsError),
 }
@@ -78,6 +78,22 @@ impl AnalysisError {
         AnalysisError::Io {
             context: context.into(),
             source,
+        }
+    }
+}
+
+/// An error while reading input table `table`: a file that cannot be parsed
+/// (not UTF-8, ragged rows, a corrupt Parquet file) is bad input, refused
+/// with the parser's reason; a failing read of the file itself (I/O) is not.
+pub(crate) fn unreadable(table: &str) -> impl FnOnce(PolarsError) -> AnalysisError + '_ {
+    move |e| match e {
+        PolarsError::IO { .. } => AnalysisError::Polars(e),
+        other => {
+            // Polars appends hints for its own API ("Consider setting ...")
+            // after a blank line: of no use to whoever made the file.
+            let message = other.to_string();
+            let reason = message.split("\n\n").next().unwrap_or_default().trim();
+            InputError::new(table, "", format!("cannot be read: {reason}")).into()
         }
     }
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use polars::prelude::*;
 
 use crate::columns::*;
-use crate::error::{AnalysisError, input_err};
+use crate::error::{AnalysisError, input_err, unreadable};
 
 /// The three input tables, as lazy frames.
 ///
@@ -114,7 +114,7 @@ fn scan(table: &str, path: &Path, columns: &[ColumnSpec]) -> Result<LazyFrame, A
             .finish()?),
         Some("parquet") => {
             let mut lf = LazyFrame::scan_parquet(pl_path, ScanArgsParquet::default())?;
-            let schema = lf.collect_schema()?;
+            let schema = lf.collect_schema().map_err(unreadable(table))?;
             for c in columns {
                 if let Some(dtype) = schema.get(c.name) {
                     let ok = match c.kind {
@@ -156,7 +156,7 @@ pub(crate) fn normalise(
     mut lf: LazyFrame,
     columns: &[ColumnSpec],
 ) -> Result<LazyFrame, AnalysisError> {
-    let schema = lf.collect_schema()?;
+    let schema = lf.collect_schema().map_err(unreadable(table))?;
     let mut exprs = Vec::with_capacity(columns.len() * 3);
     for c in columns {
         let Some(dtype) = schema.get(c.name) else {

@@ -5,7 +5,7 @@ use polars_core::query_result::QueryResult;
 
 use crate::answers;
 use crate::columns::*;
-use crate::error::AnalysisError;
+use crate::error::{AnalysisError, unreadable};
 use crate::input::{ANSWER_COLUMNS, INSTITUTION_COLUMNS, Inputs, RESPONSE_COLUMNS, bad, normalise};
 use crate::model::Model;
 use crate::output::Outputs;
@@ -23,7 +23,9 @@ pub fn run(inputs: Inputs, model: &Model) -> Result<Outputs, AnalysisError> {
         answers,
     } = inputs;
 
-    let institutions = normalise(INSTITUTIONS, institutions, INSTITUTION_COLUMNS)?.collect()?;
+    let institutions = normalise(INSTITUTIONS, institutions, INSTITUTION_COLUMNS)?
+        .collect()
+        .map_err(unreadable(INSTITUTIONS))?;
     validate::institutions(&institutions, model)?;
     clock.lap("institutions");
     let (institutions, categories) = with_category_index(&institutions)?;
@@ -42,7 +44,8 @@ pub fn run(inputs: Inputs, model: &Model) -> Result<Outputs, AnalysisError> {
             col(bad(DURATION_MS)),
             col(bad(VOIDED)),
         ])
-        .collect()?;
+        .collect()
+        .map_err(unreadable(RESPONSES))?;
     let periods = validate::responses(&responses, responses_lf.clone(), &institutions)?;
     clock.lap("responses");
     let periods = period_table(&periods)?;

@@ -36,6 +36,15 @@ impl Case {
         self
     }
 
+    /// Appends raw bytes to `file`.
+    fn append(self, file: &str, bytes: &[u8]) -> Case {
+        let path = self.dir.path().join(file);
+        let mut content = std::fs::read(&path).unwrap();
+        content.extend_from_slice(bytes);
+        std::fs::write(&path, content).unwrap();
+        self
+    }
+
     /// Runs and writes into `<dir>/out`; returns the input error.
     fn error(&self) -> InputError {
         let out = self.dir.path().join("out");
@@ -318,4 +327,24 @@ fn scale_points_below_two_is_refused() {
 fn negative_prior_strength_is_refused() {
     let case = Case::new().edit("model.toml", "prior_strength = 4", "prior_strength = -4");
     assert_error(case, "model", "prior_strength", ">= 0");
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_refused_naming_its_table() {
+    for table in ["institutions", "responses", "answers"] {
+        let case = Case::new().append(&format!("{table}.csv"), b"\xff\xfe,x\n");
+        let e = case.error();
+        assert_eq!((e.table.as_str(), e.key.as_str()), (table, ""), "{e}");
+        assert!(e.problem.starts_with("cannot be read: "), "{e}");
+        assert!(e.problem.contains("utf-8"), "{e}");
+    }
+}
+
+#[test]
+fn a_row_with_too_many_fields_is_refused_without_polars_hints() {
+    let case = Case::new().append("answers.csv", b"r01,att1,attitude,4,surplus\n");
+    let e = case.error();
+    assert_eq!(e.table, "answers", "{e}");
+    assert!(e.problem.starts_with("cannot be read: "), "{e}");
+    assert!(!e.problem.contains("Consider"), "{e}");
 }
