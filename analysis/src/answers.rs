@@ -59,20 +59,21 @@ pub(crate) fn encode(
     ]);
     let response_ids = responses.column(RESPONSE_ID)?.str()?.rechunk();
     let mut walk = Walk::new(response_ids.downcast_as_array());
-    stream_batches(query, BATCH_ROWS, |batch| walk.batch(batch, scale_points))
-        .map_err(unreadable(ANSWERS))?;
+    stream_batches(query, BATCH_ROWS, |batch| walk.batch(batch, scale_points))?;
     walk.finish()
 }
 
-/// Runs `query` on the streaming engine and hands its rows to `each`, in
-/// order, in batches of about `rows` rows. The engine runs on a thread of
-/// its own and waits while a batch is being handled, so at most a few
-/// batches are in memory at once. An error of `each` stops the query.
+/// Runs `query` (which reads the answers) on the streaming engine and hands
+/// its rows to `each`, in order, in batches of about `rows` rows. The engine
+/// runs on a thread of its own and waits while a batch is being handled, so
+/// at most a few batches are in memory at once. An error of `each` stops the
+/// query and is returned as it is; an error of the query is one of reading
+/// the answers (see [`unreadable`]).
 fn stream_batches(
     query: LazyFrame,
     rows: usize,
     mut each: impl FnMut(DataFrame) -> PolarsResult<()>,
-) -> PolarsResult<()> {
+) -> Result<(), AnalysisError> {
     let (send, receive) = mpsc::sync_channel::<DataFrame>(1);
     // The callback returns whether to stop: when the receiver is gone.
     let sink = query.sink_batches(
@@ -85,11 +86,12 @@ fn stream_batches(
         // Ends when the engine is done and has dropped the sender.
         let handled = receive.iter().try_for_each(&mut each);
         drop(receive);
-        let ran = engine
-            .join()
-            .map_err(|_| polars_err!(ComputeError: "the streaming engine panicked"))?;
+        let ran = match engine.join() {
+            Ok(ran) => ran,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
         handled?;
-        ran.map(|_| ())
+        ran.map(|_| ()).map_err(unreadable(ANSWERS))
     })
 }
 

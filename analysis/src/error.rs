@@ -86,15 +86,25 @@ impl AnalysisError {
 /// (not UTF-8, ragged rows, a corrupt Parquet file) is bad input, refused
 /// with the parser's reason; a failing read of the file itself (I/O) is not.
 pub(crate) fn unreadable(table: &str) -> impl FnOnce(PolarsError) -> AnalysisError + '_ {
-    move |e| match e {
-        PolarsError::IO { .. } => AnalysisError::Polars(e),
-        other => {
-            // Polars appends hints for its own API ("Consider setting ...")
-            // after a blank line: of no use to whoever made the file.
-            let message = other.to_string();
-            let reason = message.split("\n\n").next().unwrap_or_default().trim();
-            InputError::new(table, "", format!("cannot be read: {reason}")).into()
+    move |e| {
+        if is_io(&e) {
+            return AnalysisError::Polars(e);
         }
+        // Polars appends hints for its own API ("Consider setting ...")
+        // after a blank line: of no use to whoever made the file.
+        let message = e.to_string();
+        let reason = message.split("\n\n").next().unwrap_or_default().trim();
+        InputError::new(table, "", format!("cannot be read: {reason}")).into()
+    }
+}
+
+/// An I/O failure, also when polars wrapped it in context (a scan wraps the
+/// errors of reading a file's schema).
+fn is_io(e: &PolarsError) -> bool {
+    match e {
+        PolarsError::IO { .. } => true,
+        PolarsError::Context { error, .. } | PolarsError::ExprContext { error, .. } => is_io(error),
+        _ => false,
     }
 }
 
@@ -105,4 +115,38 @@ pub(crate) fn input_err<T>(
     problem: impl Into<String>,
 ) -> Result<T, AnalysisError> {
     Err(AnalysisError::Input(InputError::new(table, key, problem)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn io_error() -> PolarsError {
+        std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied").into()
+    }
+
+    #[test]
+    fn io_failures_are_not_bad_input_even_inside_context() {
+        let wrapped = io_error().context("csv scan failed".into());
+        for e in [io_error(), wrapped] {
+            assert!(!unreadable("answers")(e).is_input());
+        }
+    }
+
+    #[test]
+    fn parse_failures_are_bad_input_without_polars_hints() {
+        let e = PolarsError::ComputeError(
+            "found more fields than defined in 'Schema'\n\nConsider setting 'truncate_ragged_lines=true'."
+                .into(),
+        )
+        .context("csv scan failed".into());
+        let err = unreadable("answers")(e);
+        let input = err.as_input().map(ToString::to_string);
+        assert!(
+            input.as_deref().is_some_and(
+                |m| m.starts_with("answers: cannot be read: ") && !m.contains("Consider")
+            ),
+            "{err}"
+        );
+    }
 }

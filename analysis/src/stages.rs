@@ -81,7 +81,7 @@ pub(crate) fn non_empty(column: &str) -> Expr {
 }
 
 /// Sorts the compact answers by response unless they already are (answers
-/// usually come grouped by response, and the joins keep their order).
+/// usually come grouped by response, and encoding keeps their order).
 pub(crate) fn sort_by_response(compact: DataFrame) -> PolarsResult<DataFrame> {
     let sorted = compact
         .clone()
@@ -768,7 +768,12 @@ pub(crate) fn cronbach_alpha(
     let rid = answers.column(RID)?.cast(&IDX_DTYPE)?;
     let item = answers.column(ITEM)?.cast(&IDX_DTYPE)?;
     let rating = answers.column(RATING)?.cast(&DataType::Int32)?;
-    let n_keys = alpha_keys.iter().flatten().max().map_or(0, |m| (m + 1) * n);
+    // `None` (too many to count) makes the sums sparse.
+    let n_keys = alpha_keys
+        .iter()
+        .flatten()
+        .max()
+        .map_or(Some(0), |m| (m + 1).checked_mul(n));
     let mut sums = ItemSums::new(n_keys);
     for ((r, i), x) in rid
         .idx()?
@@ -881,20 +886,26 @@ enum ItemSums {
 
 impl ItemSums {
     /// Keys below `n_keys`; dense up to a million of them (24 MB).
-    fn new(n_keys: u64) -> ItemSums {
-        match usize::try_from(n_keys) {
-            Ok(n) if n <= 1 << 20 => ItemSums::Dense(vec![(0, 0, 0); n]),
+    fn new(n_keys: Option<u64>) -> ItemSums {
+        match n_keys.and_then(|n| usize::try_from(n).ok()) {
+            Some(n) if n <= 1 << 20 => ItemSums::Dense(vec![(0, 0, 0); n]),
             _ => ItemSums::Sparse(PlHashMap::new()),
         }
     }
 
     fn add(&mut self, key: u64, x: i64) {
         let s = match self {
-            // Keys are below `n_keys` by construction.
-            ItemSums::Dense(v) => match v.get_mut(key as usize) {
-                Some(s) => s,
-                None => return,
-            },
+            ItemSums::Dense(v) => {
+                let len = v.len();
+                match v.get_mut(key as usize) {
+                    Some(s) => s,
+                    // Keys are below `n_keys` by construction.
+                    None => {
+                        debug_assert!(key < len as u64, "key {key} beyond {len}");
+                        return;
+                    }
+                }
+            }
             ItemSums::Sparse(m) => m.entry(key).or_default(),
         };
         *s = (s.0 + 1, s.1 + x, s.2 + x * x);
@@ -992,8 +1003,8 @@ mod tests {
     #[test]
     fn item_sums_are_the_same_dense_or_sparse() {
         let rows = [(7u64, 3i64), (2, 5), (7, 1), (0, 4), (2, 5)];
-        let mut dense = ItemSums::new(8);
-        let mut sparse = ItemSums::new(u64::MAX);
+        let mut dense = ItemSums::new(Some(8));
+        let mut sparse = ItemSums::new(None);
         assert!(matches!(dense, ItemSums::Dense(_)));
         assert!(matches!(sparse, ItemSums::Sparse(_)));
         for (k, x) in rows {
