@@ -319,11 +319,7 @@ impl<'r> Walk<'r> {
             .collect();
         pairs.sort_unstable();
         // With an item of two dimensions this names the conflict.
-        let items = validate::items(&df!(
-            ITEM_CODE => pairs.iter().map(|p| p.0).collect::<Vec<_>>(),
-            DIMENSION_CODE => pairs.iter().map(|p| p.1).collect::<Vec<_>>(),
-        )?)?;
-        let item_dims: Vec<Option<IdxSize>> = items.df.column(DIM)?.idx()?.iter().collect();
+        let items = validate::items(&pairs)?;
         // Local item id (order of first appearance) to `__item` (its row
         // among the sorted pairs) and `__dim`; `None` for an item never seen
         // with a dimension.
@@ -333,7 +329,7 @@ impl<'r> Walk<'r> {
             .iter()
             .map(|code| {
                 let i = pairs.binary_search_by(|p| p.0.cmp(&code.text)).ok()?;
-                Some((i as IdxSize, item_dims.get(i).copied().flatten()?))
+                Some((i as IdxSize, *items.item_dims.get(i)?))
             })
             .collect();
         let known = |l: u32| local.get(l as usize).copied().flatten();

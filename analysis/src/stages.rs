@@ -213,57 +213,43 @@ pub(crate) struct KeyTables {
 }
 
 impl KeyTables {
-    /// `categories` are the category codes in `__cidx` order.
+    /// `categories` are the category codes in `__cidx` order; `__pidx` is the
+    /// row of a period in `periods`, `__iidx` that of an institution.
     pub(crate) fn new(
         institutions: &DataFrame,
         periods: &DataFrame,
         categories: &[String],
     ) -> PolarsResult<KeyTables> {
-        let n_institutions = institutions.height() as u64;
-        let n_categories = categories.len() as u64;
-        let categories = df!(
-            CIDX => (0..n_categories).collect::<Vec<u64>>(),
-            CATEGORY_CODE => categories,
-        )?
-        .lazy();
-        let mut period_codes: Vec<Option<String>> = periods
-            .column(PERIOD)?
-            .str()?
-            .iter()
-            .map(|p| p.map(str::to_owned))
-            .collect();
-        // With no period at all, one placeholder keeps the schema; its rows
-        // are dropped.
-        let placeholder = period_codes.is_empty();
-        if placeholder {
-            period_codes.push(None);
-        }
-        let mut piid = Vec::new();
-        let mut pcid = Vec::new();
-        // `__pidx` is the row of the period in `periods`.
-        for (pidx, period) in period_codes.into_iter().enumerate() {
-            let period = lit(period.unwrap_or_default()).alias(PERIOD);
-            let pidx = pidx as u64;
-            piid.push(institutions.clone().lazy().select([
-                (lit(pidx * n_institutions) + col(IIDX).cast(DataType::UInt64)).alias(PIID),
-                period.clone(),
-                col(INSTITUTION_CODE),
-                col(CATEGORY_CODE),
-                col(DISTRICT_CODE),
-            ]));
-            pcid.push(categories.clone().select([
-                (lit(pidx * n_categories) + col(CIDX)).alias(PCID),
-                period,
-                col(CATEGORY_CODE),
-            ]));
-        }
-        let keep = lit(!placeholder);
-        Ok(KeyTables {
-            piid: concat(piid, UnionArgs::default())?
-                .filter(keep.clone())
-                .collect()?,
-            pcid: concat(pcid, UnionArgs::default())?.filter(keep).collect()?,
-        })
+        let text = |df: &DataFrame, c: &str| -> PolarsResult<Vec<String>> {
+            Ok(df
+                .column(c)?
+                .str()?
+                .iter()
+                .map(|v| v.unwrap_or_default().to_owned())
+                .collect())
+        };
+        let periods = text(periods, PERIOD)?;
+        let codes = text(institutions, INSTITUTION_CODE)?;
+        let institution_categories = text(institutions, CATEGORY_CODE)?;
+        let districts = text(institutions, DISTRICT_CODE)?;
+        // Every (period, institution) and (period, category), in key order.
+        let per_institution =
+            (0..periods.len()).flat_map(|p| (0..codes.len()).map(move |i| (p, i)));
+        let per_category =
+            (0..periods.len()).flat_map(|p| (0..categories.len()).map(move |c| (p, c)));
+        let piid = df!(
+            PIID => per_institution.clone().map(|(p, i)| (p * codes.len() + i) as u64).collect::<Vec<_>>(),
+            PERIOD => per_institution.clone().map(|(p, _)| periods[p].as_str()).collect::<Vec<_>>(),
+            INSTITUTION_CODE => per_institution.clone().map(|(_, i)| codes[i].as_str()).collect::<Vec<_>>(),
+            CATEGORY_CODE => per_institution.clone().map(|(_, i)| institution_categories[i].as_str()).collect::<Vec<_>>(),
+            DISTRICT_CODE => per_institution.map(|(_, i)| districts[i].as_str()).collect::<Vec<_>>(),
+        )?;
+        let pcid = df!(
+            PCID => per_category.clone().map(|(p, c)| (p * categories.len() + c) as u64).collect::<Vec<_>>(),
+            PERIOD => per_category.clone().map(|(p, _)| periods[p].as_str()).collect::<Vec<_>>(),
+            CATEGORY_CODE => per_category.map(|(_, c)| categories[c].as_str()).collect::<Vec<_>>(),
+        )?;
+        Ok(KeyTables { piid, pcid })
     }
 }
 

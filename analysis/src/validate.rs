@@ -322,49 +322,45 @@ fn strictly_increasing(values: &StringChunked) -> bool {
     true
 }
 
-/// The item table: each item with its dimension, as integer codes.
+/// The item table: each item's dimension, as integer codes.
 pub(crate) struct Items {
-    /// `item_code`, `__item`, `__dim`.
-    pub df: DataFrame,
     /// Dimension codes, sorted; `__dim` indexes this.
     pub dims: Vec<String>,
+    /// The `__dim` of each item, in item-code order (`__item` indexes this).
+    pub item_dims: Vec<IdxSize>,
     pub n_items: usize,
 }
 
-/// Each `item_code` must belong to one dimension.
-pub(crate) fn items(pairs: &DataFrame) -> Result<Items, AnalysisError> {
-    let item_codes = strings(pairs, ITEM_CODE)?;
-    let dim_codes = strings(pairs, DIMENSION_CODE)?;
-    let mut items: Vec<String> = Vec::with_capacity(item_codes.len());
-    let mut item_dims: Vec<String> = Vec::with_capacity(item_codes.len());
-    for (item, dim) in item_codes.into_iter().zip(dim_codes) {
-        let (item, dim) = (item.unwrap_or_default(), dim.unwrap_or_default());
-        if let (Some(last), Some(last_dim)) = (items.last(), item_dims.last())
-            && *last == item
-        {
+/// Each `item_code` must belong to one dimension. `pairs` are the distinct
+/// (item_code, dimension_code) pairs, sorted.
+pub(crate) fn items(pairs: &[(&str, &str)]) -> Result<Items, AnalysisError> {
+    for window in pairs.windows(2) {
+        let [(item, last_dim), (next, dim)] = window else {
+            continue;
+        };
+        if item == next {
             return input_err(
                 ANSWERS,
                 format!("item_code '{item}'"),
                 format!("has two dimension_codes: '{last_dim}' and '{dim}'"),
             );
         }
-        items.push(item);
-        item_dims.push(dim);
     }
-    let mut dims = item_dims.clone();
+    let mut dims: Vec<String> = pairs.iter().map(|p| p.1.to_owned()).collect();
     dims.sort();
     dims.dedup();
-    let dim_index: Vec<u32> = item_dims
+    let item_dims = pairs
         .iter()
-        .map(|d| dims.binary_search(d).map_or(u32::MAX, |i| i as u32))
+        .map(|p| {
+            dims.binary_search_by(|d| d.as_str().cmp(p.1))
+                .map_or(IdxSize::MAX, |i| i as IdxSize)
+        })
         .collect();
-    let n_items = items.len();
-    let df = df!(
-        ITEM_CODE => items,
-        ITEM => (0..n_items as u32).collect::<Vec<u32>>(),
-        DIM => dim_index,
-    )?;
-    Ok(Items { df, dims, n_items })
+    Ok(Items {
+        dims,
+        item_dims,
+        n_items: pairs.len(),
+    })
 }
 
 /// A dimension appearing in an answer must have a weight in the category of
