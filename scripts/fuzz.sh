@@ -22,17 +22,27 @@ fi
 cp ../Cargo.lock Cargo.lock
 
 cargo "${toolchain[@]}" fuzz build -O
-for target in $(cargo "${toolchain[@]}" fuzz list); do
+targets=$(cargo "${toolchain[@]}" fuzz list)
+[ -n "$targets" ] || { echo "fuzz: no targets" >&2; exit 1; }
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+for target in $targets; do
   mkdir -p "corpus/$target"
+  rm -rf "artifacts/$target"
   seeds=()
   [ -d "seeds/$target" ] && seeds=("seeds/$target")
   echo "fuzz: $target for ${seconds}s"
+  # The fuzzer's own exit status decides: a target that fails to build, to
+  # start or that crashes fails the run (its output is shown in full then).
+  status=0
   cargo "${toolchain[@]}" fuzz run -O "$target" "corpus/$target" "${seeds[@]}" -- \
-    -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 2>&1 \
-    | grep -E '^(Done|==|SUMMARY|stat::number_of_executed_units)|panicked|ERROR' || true
-  # A crash leaves its input in artifacts/; fail on it.
-  if compgen -G "artifacts/$target/*" >/dev/null; then
-    echo "fuzz: $target found a failing input:" artifacts/"$target"/*
+    -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+    >"$log" 2>&1 || status=$?
+  if [ "$status" -ne 0 ]; then
+    cat "$log"
+    echo "fuzz: $target failed (exit $status)" >&2
+    compgen -G "artifacts/$target/*" >/dev/null && echo "fuzz: failing input:" artifacts/"$target"/* >&2
     exit 1
   fi
+  grep -E '^(Done|stat::number_of_executed_units)' "$log" || true
 done

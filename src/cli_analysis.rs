@@ -1,10 +1,11 @@
 //! `pingyi analyze`, `pingyi export` and `pingyi demo-data`: the indicator
 //! pipeline on files or on the database, and the period export it reads.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use anyhow::Context;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -103,28 +104,23 @@ fn exit_for(error: &analysis::AnalysisError) -> ExitCode {
 pub async fn analyze(settings: &Settings, args: AnalyzeArgs) -> ExitCode {
     let bar = progress();
     let format: analysis::Format = args.format.into();
-    let (inputs, model) = match (&args.institutions, &args.period) {
+    let source = match (&args.institutions, &args.period) {
         (Some(institutions), _) => {
-            bar.set_message("reading the model and inputs");
-            let model = match analysis::Model::from_path(
-                args.model.as_deref().unwrap_or(Path::new("model.toml")),
-            ) {
-                Ok(m) => m,
-                Err(e) => return exit_for(&e),
-            };
             let (Some(responses), Some(answers)) = (&args.responses, &args.answers) else {
                 eprintln!("error: --responses and --answers are required with --institutions");
                 return ExitCode::from(2);
             };
-            match analysis::Inputs::from_paths(institutions, responses, answers) {
-                Ok(inputs) => (inputs, model),
-                Err(e) => return exit_for(&e),
+            Source::Files {
+                institutions: institutions.clone(),
+                responses: responses.clone(),
+                answers: answers.clone(),
+                model: args.model.clone().unwrap_or_else(|| "model.toml".into()),
             }
         }
         (None, Some(period)) => {
             bar.set_message(format!("exporting {period} from the database"));
             match export_from_db(settings, *period).await {
-                Ok((export, model)) => (export.inputs(), model.model),
+                Ok((export, model)) => Source::Export(Box::new(export), model.model),
                 Err(e) => {
                     eprintln!("error: {e:#}");
                     return ExitCode::FAILURE;
@@ -140,7 +136,10 @@ pub async fn analyze(settings: &Settings, args: AnalyzeArgs) -> ExitCode {
     };
     bar.set_message("computing the indicators");
     let out = args.out.clone();
-    let result = tokio::task::spawn_blocking(move || {
+    // Reading the files is polars work too (a Parquet scan reads its schema
+    // through polars' engine), so everything from here runs off the runtime.
+    let result = crate::offload::polars("The computation", move || {
+        let (inputs, model) = source.open()?;
         let mut outputs = analysis::run(inputs, &model)?;
         analysis::write_outputs(&mut outputs, &out, format)?;
         Ok::<_, analysis::AnalysisError>(outputs.institution_indicators.height())
@@ -157,8 +156,41 @@ pub async fn analyze(settings: &Settings, args: AnalyzeArgs) -> ExitCode {
         }
         Ok(Err(e)) => exit_for(&e),
         Err(e) => {
-            eprintln!("error: the computation failed: {e}");
+            eprintln!("error: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Where `analyze` takes its inputs from.
+enum Source {
+    /// The three tables and the model as files (CSV or Parquet, by extension).
+    Files {
+        institutions: PathBuf,
+        responses: PathBuf,
+        answers: PathBuf,
+        model: PathBuf,
+    },
+    /// A period exported from the database, with the current model.
+    Export(Box<db::export::PeriodExport>, analysis::Model),
+}
+
+impl Source {
+    /// The pipeline's inputs and model; a file that cannot be read or parsed
+    /// is an input error naming its table.
+    fn open(self) -> Result<(analysis::Inputs, analysis::Model), analysis::AnalysisError> {
+        match self {
+            Source::Files {
+                institutions,
+                responses,
+                answers,
+                model,
+            } => {
+                let model = analysis::Model::from_path(&model)?;
+                let inputs = analysis::Inputs::from_paths(&institutions, &responses, &answers)?;
+                Ok((inputs, model))
+            }
+            Source::Export(export, model) => Ok((export.inputs(), model)),
         }
     }
 }
@@ -179,9 +211,15 @@ pub async fn export(settings: &Settings, args: ExportArgs) -> ExitCode {
     bar.set_message(format!("exporting {}", args.period));
     let result = async {
         let (export, model) = export_from_db(settings, args.period).await?;
-        export.write(&args.out, args.format.into())?;
-        std::fs::write(args.out.join("model.toml"), &model.toml)?;
-        anyhow::Ok(export.row_counts())
+        let out = args.out.clone();
+        let format = args.format.into();
+        crate::offload::polars("Writing the export", move || {
+            export.write(&out, format)?;
+            std::fs::write(out.join("model.toml"), &model.toml)
+                .with_context(|| format!("Failed to write {}", out.join("model.toml").display()))?;
+            anyhow::Ok(export.row_counts())
+        })
+        .await?
     }
     .await;
     bar.finish_and_clear();
@@ -206,7 +244,7 @@ pub async fn demo_data(args: DemoDataArgs) -> ExitCode {
     bar.set_message(format!("generating {} responses", args.responses));
     let format: analysis::Format = args.format.into();
     let out = args.out.clone();
-    let result = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+    let result = crate::offload::polars("Generating the data", move || -> anyhow::Result<()> {
         let (mut institutions, mut responses, mut answers) =
             analysis::synth::generate(args.responses, args.seed)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -236,12 +274,8 @@ pub async fn demo_data(args: DemoDataArgs) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Ok(Err(e)) => {
+        Ok(Err(e)) | Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
             ExitCode::FAILURE
         }
     }

@@ -40,8 +40,11 @@ pub struct Settings {
     /// (comma-separated in the environment).
     #[serde(deserialize_with = "comma_separated")]
     pub trusted_proxies: Vec<IpNet>,
-    /// Seed the demo data set into an empty database.
-    pub demo: bool,
+    /// Seed the demo data set into an empty database. Unset: only on the
+    /// embedded default (no `database_url`), never on a real deployment's
+    /// database, which would get an `admin` account and an assessor contracted
+    /// for everything, with their secrets in the log (see [`Settings::seeds_demo`]).
+    pub demo: Option<bool>,
     /// With `demo`: also seed responses for the previous period and publish
     /// it, so the results, dashboard and rectification pages have content.
     pub demo_history: bool,
@@ -58,6 +61,9 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// Largest assessor upload accepted, in bytes (413 beyond it).
     pub upload_limit_bytes: u64,
+    /// Seconds the office dashboard shows a period's preview before asking
+    /// whether its data changed (and computing it again only if so).
+    pub preview_recheck_secs: u64,
     /// Rate-limit quotas.
     pub rate_limit: RateLimitSettings,
     /// Working days an institution has to answer a rectification task
@@ -113,7 +119,7 @@ impl Default for Settings {
             captcha_threshold: 3,
             captcha_ttl_secs: 600,
             trusted_proxies: Vec::new(),
-            demo: true,
+            demo: None,
             demo_history: true,
             period: Granularity::Month,
             utc_offset_hours: 8,
@@ -121,6 +127,7 @@ impl Default for Settings {
             comment_max_chars: 500,
             secure_cookies: false,
             upload_limit_bytes: 50 * 1024 * 1024,
+            preview_recheck_secs: 30,
             rate_limit: RateLimitSettings {
                 page_views_per_minute: 120,
                 page_view_burst: 60,
@@ -201,6 +208,12 @@ impl Settings {
             );
         }
         Ok(())
+    }
+
+    /// Whether an empty database gets the demo data: as configured, else only
+    /// the embedded default (SQLite under `data_dir`, no `database_url`).
+    pub fn seeds_demo(&self) -> bool {
+        self.demo.unwrap_or(self.database_url.is_none())
     }
 
     /// The database URL, defaulting to a SQLite file in the data directory.

@@ -12,6 +12,8 @@ pub mod error;
 pub mod frames;
 pub mod guard;
 pub mod keys;
+pub mod offload;
+pub mod preview;
 pub mod publish;
 pub mod rectification;
 pub mod routes;

@@ -13,9 +13,9 @@ use serde::Serialize;
 use crate::configuration::Settings;
 use crate::db::{audit, export, model, periods, snapshots};
 use crate::domain::period::Period;
-use crate::frames;
 use crate::rectification::{self, Deadlines, PublishEffect};
 use crate::scores;
+use crate::{frames, offload};
 
 /// The version of the code that computed a snapshot: the package version,
 /// and the git commit when the build was given one.
@@ -94,9 +94,10 @@ async fn compute_and_store(
     let keep = period_text.clone();
     // Polars is CPU-bound: never on the async executor.
     let started = std::time::Instant::now();
-    let computed = tokio::task::spawn_blocking(move || compute(&export, &model_for_run, &keep))
-        .await
-        .context("The computation was cancelled")?;
+    let computed = offload::polars("The computation", move || {
+        compute(&export, &model_for_run, &keep)
+    })
+    .await?;
     let outcome = if computed.is_ok() { "ok" } else { "failed" };
     metrics::counter!("pingyi_pipeline_runs_total", "outcome" => outcome).increment(1);
     metrics::histogram!("pingyi_pipeline_duration_seconds").record(started.elapsed().as_secs_f64());
@@ -231,7 +232,7 @@ pub async fn recompute(
     }
     let model_row = model_version(db, snap.model_version).await?;
     let period = snap.period.clone();
-    tokio::task::spawn_blocking(move || {
+    offload::polars("The recomputation", move || {
         use polars::prelude::IntoLazy;
         let mut it = inputs.into_iter();
         let (Some(i), Some(r), Some(a)) = (it.next(), it.next(), it.next()) else {
@@ -254,8 +255,7 @@ pub async fn recompute(
             survey_quality: only(&out.survey_quality)?,
         })
     })
-    .await
-    .context("The recomputation was cancelled")?
+    .await?
 }
 
 /// A stored model version, parsed.
@@ -290,10 +290,10 @@ pub async fn preview(
     if !has_responses {
         return Ok(None);
     }
-    let computed =
-        tokio::task::spawn_blocking(move || compute(&export, &current.model, &period_text))
-            .await
-            .context("The computation was cancelled")??;
+    let computed = offload::polars("The computation", move || {
+        compute(&export, &current.model, &period_text)
+    })
+    .await??;
     let [(_, i), (_, d), (_, g), (_, q)] = computed.outputs;
     Ok(Some(analysis::Outputs {
         institution_indicators: i,

@@ -40,7 +40,7 @@ impl Application {
         let keys = Keys::new(settings.resolve_secret()?);
         let mut demo_assessor_token = None;
         let mut demo_admin_password = None;
-        if settings.demo && db::seed::seed_if_empty(&db).await? {
+        if settings.seeds_demo() && db::seed::seed_if_empty(&db).await? {
             tracing::info!("Seeded the demo data set into the empty database");
             demo_assessor_token =
                 Some(crate::cli_assessor::seed_demo(&db, &keys, &settings).await?);
@@ -74,12 +74,15 @@ impl Application {
             .context("Failed to read the bound address")?
             .port();
 
+        let previews =
+            crate::preview::PreviewCache::new(Duration::from_secs(settings.preview_recheck_secs));
         let state = web::Data::new(AppState {
             writer: SubmissionWriter::start(db.clone()),
             settings,
             db,
             catalog,
             frozen: Default::default(),
+            previews,
             guards,
             keys,
             templates,
@@ -98,7 +101,9 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(
                     crate::telemetry_metrics::track,
                 ))
-                .wrap(tracing_actix_web::TracingLogger::default())
+                .wrap(tracing_actix_web::TracingLogger::<
+                    crate::telemetry::PrivateRootSpan,
+                >::new())
                 .configure(routes::config)
         })
         .listen(listener)

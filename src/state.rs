@@ -19,6 +19,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub catalog: CatalogCache,
     pub frozen: crate::db::period_cache::FrozenCache,
+    /// Previews of unpublished periods for the office dashboard.
+    pub previews: crate::preview::PreviewCache,
     pub writer: SubmissionWriter,
     pub guards: Guards,
     pub keys: Keys,

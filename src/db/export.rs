@@ -40,6 +40,46 @@ pub enum Reader {
     JsonPages,
 }
 
+/// What decides whether a period's export changed: its responses (and the
+/// previous period's), their voiding, and the model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DataVersion {
+    responses: i64,
+    last_id: Option<i64>,
+    voided: Option<i64>,
+    model: i32,
+}
+
+/// The [`DataVersion`] of the export of `period`: one aggregate query.
+pub async fn data_version(
+    db: &impl ConnectionTrait,
+    period: Period,
+) -> anyhow::Result<DataVersion> {
+    use sea_orm::sea_query::Expr;
+    let periods = [period.previous().to_string(), period.to_string()];
+    let (responses, last_id, voided): (i64, Option<i64>, Option<i64>) = response::Entity::find()
+        .select_only()
+        .column_as(response::Column::Id.count(), "responses")
+        .column_as(response::Column::Id.max(), "last_id")
+        .column_as(
+            Expr::cust("SUM(CASE WHEN voided THEN 1 ELSE 0 END)"),
+            "voided",
+        )
+        .filter(response::Column::Period.is_in(periods))
+        .into_tuple()
+        .one(db)
+        .await
+        .context("Failed to read the period's data version")?
+        .unwrap_or_default();
+    let model = super::model::current(db).await?.version;
+    Ok(DataVersion {
+        responses,
+        last_id,
+        voided,
+        model,
+    })
+}
+
 /// The three input tables of a period.
 pub struct PeriodExport {
     pub periods: Vec<String>,
@@ -241,12 +281,11 @@ async fn read_json_pages(
         start += span;
         next = (start <= hi).then(|| fetch(start));
         let codes = codes.clone();
-        tables = tokio::task::spawn_blocking(move || {
+        tables = crate::offload::polars("Decoding an export page", move || {
             page.decode(&codes, &mut tables)?;
             anyhow::Ok(tables)
         })
-        .await
-        .context("An export task failed")??;
+        .await??;
     }
     tables.finish()
 }

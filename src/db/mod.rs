@@ -46,7 +46,11 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
                 .create_if_missing(true)
         });
     } else {
-        options.max_connections(16);
+        // A commit is acknowledged to a citizen only once durable: insist on
+        // it even where the server's own configuration turned it off.
+        options
+            .max_connections(16)
+            .map_sqlx_postgres_opts(|opts| opts.options([("synchronous_commit", "on")]));
     }
     Database::connect(options)
         .await

@@ -132,7 +132,8 @@ pub async fn table(
     let bytes = table_bytes(db, snapshot_id, name)
         .await?
         .with_context(|| format!("Snapshot {snapshot_id} has no table {name}"))?;
-    tokio::task::spawn_blocking(move || frames::from_parquet(&bytes))
-        .await
-        .context("Decoding a snapshot table was cancelled")?
+    crate::offload::polars("Decoding a snapshot table", move || {
+        frames::from_parquet(&bytes)
+    })
+    .await?
 }

@@ -25,6 +25,8 @@ fn start_server(data_dir: &std::path::Path, database_url: Option<&str>, port: u1
         .env("PINGYI_DATA_DIR", data_dir)
         .env("PINGYI_SECRET", SECRET)
         .env("PINGYI_CAPTCHA", "off")
+        // The PostgreSQL runs name their database: ask for the demo by name.
+        .env("PINGYI_DEMO", "true")
         .env("PINGYI_DEMO_HISTORY", "false")
         .env("PINGYI_TRUSTED_PROXIES", "127.0.0.1")
         .env("PINGYI_RATE_LIMIT__SUBMISSION_BURST", "100000")

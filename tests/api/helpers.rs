@@ -36,7 +36,7 @@ pub struct Form {
 pub fn base_settings() -> Settings {
     Settings {
         listen: "127.0.0.1:0".parse().unwrap(),
-        demo: true,
+        demo: Some(true),
         demo_history: false,
         captcha: CaptchaMode::Off,
         trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()],

@@ -3,8 +3,10 @@
 //! (SQLite by default, PostgreSQL when `PINGYI_TEST_DATABASE_URL` is set).
 
 mod analysis_cli;
+mod analyze_files;
 mod cluster;
 mod crash;
+mod durability;
 mod helpers;
 mod landing;
 mod office_auth;
@@ -14,6 +16,7 @@ mod office_publish;
 mod office_questionnaires;
 mod office_support;
 mod privacy;
+mod serve_binary;
 mod survey;
 mod survey_guards;
 mod uploads;

@@ -739,3 +739,39 @@ async fn an_upheld_appeal_changes_the_next_computation_and_nothing_else() {
     assert_eq!((voided(&qa, "power"), voided(&qb, "power")), (0, 0));
     assert!(power(&qa).equals_missing(&power(&qb)));
 }
+
+/// The computation number of the preview a dashboard page shows.
+async fn preview_run(app: &TestApp, browser: &Browser, path: &str) -> u64 {
+    let response = browser.get(app, path).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = response.text().await.unwrap();
+    let marker = "data-preview-run=\"";
+    let start = page.find(marker).expect("a preview") + marker.len();
+    let end = start + page[start..].find('"').unwrap();
+    page[start..end].parse().unwrap()
+}
+
+#[actix_web::test]
+async fn the_dashboard_preview_is_computed_once_for_many_viewers_and_again_only_when_data_changed()
+{
+    // Recheck at every view, so the test sees "unchanged" and "changed".
+    let app = spawn_app_with(|s| s.preview_recheck_secs = 0).await;
+    let (admin, _) = office_browser(&app, "boss", Role::Admin, None).await;
+    responses(&app, "water-01", "2026-03", 6, 4, None).await;
+    let path = "/office/dashboard?period=2026-03";
+    let views = (0..5).map(|_| preview_run(&app, &admin, path));
+    let runs = futures_util::future::join_all(views).await;
+    assert_eq!(runs, vec![1; 5], "five viewers, one computation");
+    assert_eq!(
+        preview_run(&app, &admin, path).await,
+        1,
+        "unchanged data is not recomputed"
+    );
+    responses(&app, "water-02", "2026-03", 3, 2, None).await;
+    assert_eq!(
+        preview_run(&app, &admin, path).await,
+        2,
+        "new responses are computed"
+    );
+    assert_eq!(preview_run(&app, &admin, path).await, 2);
+}

@@ -13,6 +13,7 @@ use crate::auth::ApiCaller;
 use crate::db::snapshots;
 use crate::domain::period::Period;
 use crate::frames;
+use crate::offload;
 use crate::scores::{self, FilterError, Table};
 use crate::state::AppState;
 
@@ -202,26 +203,29 @@ pub async fn indicators(
             None
         };
     let (category, district) = (q.category.clone(), q.district.clone());
-    let encoded = web::block(move || -> Result<Encoded, ApiError> {
-        let df = frames::from_parquet(&data)?;
-        let inst = match institutions {
-            Some(bytes) => frames::from_parquet(&bytes)?,
-            None => polars::prelude::DataFrame::empty(),
-        };
-        let df = scores::filter(table, &df, &inst, category.as_deref(), district.as_deref())
-            .map_err(|e| match e {
-                FilterError::NotApplicable(m) => unprocessable("filter_not_applicable", m),
-                FilterError::Internal(e) => ApiError::Internal(e),
-            })?;
-        Ok(match format {
-            Format::Json => Encoded::Json(frames::to_json_rows(&df)?),
-            Format::Csv => Encoded::Bytes(frames::to_csv(&df)?),
-            Format::Parquet => Encoded::Bytes(frames::to_parquet(&df)?),
-            Format::Xlsx => Encoded::Bytes(frames::to_xlsx(&df, table.stored_name())?),
-        })
-    })
+    let encoded = offload::polars(
+        "Encoding the scores",
+        move || -> Result<Encoded, ApiError> {
+            let df = frames::from_parquet(&data)?;
+            let inst = match institutions {
+                Some(bytes) => frames::from_parquet(&bytes)?,
+                None => polars::prelude::DataFrame::empty(),
+            };
+            let df = scores::filter(table, &df, &inst, category.as_deref(), district.as_deref())
+                .map_err(|e| match e {
+                    FilterError::NotApplicable(m) => unprocessable("filter_not_applicable", m),
+                    FilterError::Internal(e) => ApiError::Internal(e),
+                })?;
+            Ok(match format {
+                Format::Json => Encoded::Json(frames::to_json_rows(&df)?),
+                Format::Csv => Encoded::Bytes(frames::to_csv(&df)?),
+                Format::Parquet => Encoded::Bytes(frames::to_parquet(&df)?),
+                Format::Xlsx => Encoded::Bytes(frames::to_xlsx(&df, table.stored_name())?),
+            })
+        },
+    )
     .await
-    .map_err(|e| ApiError::Internal(anyhow::anyhow!("Encoding was cancelled: {e}")))??;
+    .map_err(ApiError::Internal)??;
     tracing::info!(caller = %caller.name(), run_id = %snap.run_id, ?table, ?format, "Scores pulled");
     Ok(respond(&snap, table, format, encoded))
 }
@@ -364,9 +368,11 @@ pub async fn export(
         .ok_or(ApiError::NotFound)?;
     let body = match format {
         Format::Parquet => data,
-        _ => web::block(move || frames::from_parquet(&data).and_then(|df| frames::to_csv(&df)))
-            .await
-            .map_err(|e| ApiError::Internal(anyhow::anyhow!("Encoding was cancelled: {e}")))??,
+        _ => offload::polars("Encoding an export table", move || {
+            frames::from_parquet(&data).and_then(|df| frames::to_csv(&df))
+        })
+        .await
+        .map_err(ApiError::Internal)??,
     };
     let (content_type, ext) = if format == Format::Parquet {
         ("application/vnd.apache.parquet", "parquet")

@@ -20,7 +20,7 @@ use crate::auth::Office;
 use crate::db::{periods, snapshots};
 use crate::domain::period::Period;
 use crate::frames;
-use crate::publish::{self, PublishError};
+use crate::publish::PublishError;
 use crate::scores::{self, InstitutionRow, QualityRow};
 use crate::state::AppState;
 use crate::templates::Message;
@@ -112,19 +112,31 @@ pub async fn dashboard(
     }
 
     // Figures: the snapshot, or a preview.
+    let mut preview_at = None;
     let outputs = match &snapshot {
         Some(s) => Some((
             snapshots::table(&state.db, s.id, INSTITUTION_INDICATORS).await?,
             snapshots::table(&state.db, s.id, GROUP_INDICATORS).await?,
             snapshots::table(&state.db, s.id, SURVEY_QUALITY).await?,
         )),
-        None => match publish::preview(&state.db, period).await {
-            Ok(Some(o)) => Some((
-                o.institution_indicators,
-                o.group_indicators,
-                o.survey_quality,
-            )),
-            Ok(None) => None,
+        None => match state.previews.get(&state.db, period).await {
+            Ok(preview) => {
+                preview_at = Some((
+                    preview
+                        .computed_at
+                        .with_timezone(&offset)
+                        .format("%Y-%m-%d %H:%M:%S")
+                        .to_string(),
+                    preview.run,
+                ));
+                preview.outputs.map(|o| {
+                    (
+                        o.institution_indicators,
+                        o.group_indicators,
+                        o.survey_quality,
+                    )
+                })
+            }
             Err(PublishError::Invalid(m)) => {
                 return Err(OfficeError::Invalid(
                     Message::new("msg_publish_invalid").arg("detail", m),
@@ -231,6 +243,8 @@ pub async fn dashboard(
             "frozen": frozen,
             "snapshot": snapshot,
             "preview": snapshot.is_none() && outputs.is_some(),
+            "preview_at": preview_at.as_ref().map(|(at, _)| at),
+            "preview_run": preview_at.as_ref().map(|(_, run)| run),
             "total": total,
             "progress_category": charts::bars(&title("office_chart_by_sector"), &to_rows(by_category), None),
             "progress_district": charts::bars(&title("office_chart_by_district"), &to_rows(by_district), None),
