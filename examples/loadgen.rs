@@ -17,6 +17,11 @@
 //! (one address flooding among normal traffic), `botfarm` (rotating devices
 //! and addresses inside one /24), `mixed` (a day's mix of views and
 //! submissions), `all` (views, submit, captcha on the chosen backend).
+//!
+//! `--default-quotas` runs `views` and `submit` at the service's default
+//! quotas and captcha mode (`adaptive`), with every citizen from an address of
+//! its own spread over tens of thousands of /24s, as a city's phones arrive.
+//! Every scenario prints the settings it changes from the defaults.
 
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
@@ -37,6 +42,8 @@ struct Options {
     server_bin: String,
     database_url: String,
     redis_url: String,
+    /// `views` and `submit` at the default quotas and captcha mode.
+    default_quotas: bool,
 }
 
 fn options() -> Options {
@@ -57,6 +64,7 @@ fn options() -> Options {
         server_bin: value("--server-bin", "target/release/pingyi"),
         database_url: value("--database-url", "postgres://postgres@127.0.0.1:5432"),
         redis_url: value("--redis-url", "redis://127.0.0.1:6379"),
+        default_quotas: args.iter().any(|a| a == "--default-quotas"),
     }
 }
 
@@ -98,36 +106,52 @@ impl Servers {
             let port = std::net::TcpListener::bind("127.0.0.1:0")?
                 .local_addr()?
                 .port();
+            let mut changed: Vec<(&str, String)> = vec![
+                ("PINGYI_TRUSTED_PROXIES", "127.0.0.1".into()),
+                ("PINGYI_LOG", "warn".into()),
+            ];
+            if captcha != "adaptive" {
+                changed.push(("PINGYI_CAPTCHA", captcha.into()));
+            }
+            if generous {
+                for key in [
+                    "PINGYI_RATE_LIMIT__PAGE_VIEWS_PER_MINUTE",
+                    "PINGYI_RATE_LIMIT__PAGE_VIEW_BURST",
+                    "PINGYI_RATE_LIMIT__SUBMISSIONS_PER_HOUR",
+                    "PINGYI_RATE_LIMIT__SUBMISSION_BURST",
+                    "PINGYI_RATE_LIMIT__SUBNET_SUBMISSIONS_PER_HOUR",
+                    "PINGYI_RATE_LIMIT__SUBNET_SUBMISSION_BURST",
+                ] {
+                    changed.push((key, "1000000".into()));
+                }
+            }
+            if let Some(url) = &database_url {
+                changed.extend([
+                    ("PINGYI_DATABASE_URL", url.clone()),
+                    ("PINGYI_REDIS_URL", o.redis_url.clone()),
+                    ("PINGYI_REDIS_PREFIX", prefix.clone()),
+                    // A named database gets the demo data only when asked.
+                    ("PINGYI_DEMO", "true".into()),
+                ]);
+            }
+            if i == 0 {
+                let list: Vec<String> = changed.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                println!("settings changed from the defaults: {}", list.join(" "));
+            }
             let mut cmd = Command::new(&o.server_bin);
             cmd.env_clear()
                 .env("PATH", std::env::var("PATH").unwrap_or_default())
                 .env("PINGYI_LISTEN", format!("127.0.0.1:{port}"))
                 .env("PINGYI_DATA_DIR", dir.path())
                 .env("PINGYI_SECRET", SECRET)
-                .env("PINGYI_CAPTCHA", captcha)
-                .env("PINGYI_TRUSTED_PROXIES", "127.0.0.1")
-                .env("PINGYI_LOG", "warn")
+                .envs(changed.iter().map(|(k, v)| (*k, v.as_str())))
                 .stdout(Stdio::null())
                 .stderr(Stdio::inherit());
-            if generous {
-                cmd.env("PINGYI_RATE_LIMIT__PAGE_VIEWS_PER_MINUTE", "1000000")
-                    .env("PINGYI_RATE_LIMIT__PAGE_VIEW_BURST", "1000000")
-                    .env("PINGYI_RATE_LIMIT__SUBMISSIONS_PER_HOUR", "1000000")
-                    .env("PINGYI_RATE_LIMIT__SUBMISSION_BURST", "1000000")
-                    .env("PINGYI_RATE_LIMIT__SUBNET_SUBMISSIONS_PER_HOUR", "1000000")
-                    .env("PINGYI_RATE_LIMIT__SUBNET_SUBMISSION_BURST", "1000000");
-            }
-            if let Some(url) = &database_url {
-                cmd.env("PINGYI_DATABASE_URL", url)
-                    .env("PINGYI_REDIS_URL", &o.redis_url)
-                    .env("PINGYI_REDIS_PREFIX", &prefix);
-            }
             children.push(cmd.spawn()?);
             let url = format!("http://127.0.0.1:{port}");
             wait_ready(&url).await?;
             urls.push(url);
             dirs.push(dir);
-            let _ = i;
         }
         Ok(Servers {
             children,
@@ -757,6 +781,7 @@ async fn main() -> Result<(), BoxError> {
         let (captcha, generous) = match scenario {
             "captcha" => ("always", true),
             "flood" | "botfarm" => ("off", false),
+            "views" | "submit" if o.default_quotas => ("adaptive", false),
             _ => ("off", true),
         };
         let servers = Servers::start(&o, captcha, generous).await?;
