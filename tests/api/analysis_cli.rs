@@ -106,6 +106,51 @@ async fn export_then_analyze_on_files_equals_analyze_on_the_database() {
         String::from_utf8_lossy(&out.stderr)
     );
 
+    // The same through Parquet: `export --format parquet`, then `analyze` on
+    // those files (the run that panicked in polars before).
+    let (exported_pq, from_parquet) = (dir.path().join("export-pq"), dir.path().join("pq"));
+    let out = pingyi(
+        &app,
+        &[
+            "export",
+            "--period",
+            "2026-02",
+            "--format",
+            "parquet",
+            "--out",
+            exported_pq.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let file = |name: &str| exported_pq.join(name).to_str().unwrap().to_owned();
+    let out = pingyi(
+        &app,
+        &[
+            "analyze",
+            "--institutions",
+            &file("institutions.parquet"),
+            "--responses",
+            &file("responses.parquet"),
+            "--answers",
+            &file("answers.parquet"),
+            "--model",
+            &file("model.toml"),
+            "--out",
+            from_parquet.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     for table in [
         "institution_indicators",
         "dimension_indicators",
@@ -114,6 +159,7 @@ async fn export_then_analyze_on_files_equals_analyze_on_the_database() {
     ] {
         let (a, b) = (read(&from_files, table), read(&from_db, table));
         assert_eq!(a, b, "{table}");
+        assert_eq!(read(&from_parquet, table), b, "{table} from Parquet");
         assert!(a.lines().count() > 1, "{table} has rows");
     }
     assert!(
