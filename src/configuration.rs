@@ -79,7 +79,8 @@ pub struct Settings {
     pub login_lockout_minutes: u32,
 }
 
-/// Quotas per client address (and per /24 or /64 subnet).
+/// Quotas per client address (IPv4 address, IPv6 /64) and per subnet (IPv4
+/// /24, IPv6 /48).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimitSettings {
@@ -91,7 +92,7 @@ pub struct RateLimitSettings {
     pub submissions_per_hour: u32,
     /// Submissions allowed in a burst.
     pub submission_burst: u32,
-    /// Submissions per hour per subnet (/24 IPv4, /64 IPv6).
+    /// Submissions per hour per subnet (/24 IPv4, /48 IPv6).
     pub subnet_submissions_per_hour: u32,
     /// Subnet burst.
     pub subnet_submission_burst: u32,

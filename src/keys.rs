@@ -14,7 +14,12 @@ type HmacSha256 = Hmac<Sha256>;
 /// for one can never be replayed as another.
 #[derive(Clone, Copy, Debug)]
 pub enum Purpose {
-    Device,
+    /// The respondent hash of a device: keyed with the period (see
+    /// [`Keys::digest_in`]).
+    DeviceRespondent,
+    /// The respondent hash of a one-time ticket, keyed with the period.
+    TicketRespondent,
+    /// The stored hash of a one-time ticket (the `ticket` table).
     Ticket,
     Assessor,
     ClientAddress,
@@ -27,7 +32,8 @@ pub enum Purpose {
 impl Purpose {
     fn label(self) -> &'static [u8] {
         match self {
-            Purpose::Device => b"device",
+            Purpose::DeviceRespondent => b"device-respondent",
+            Purpose::TicketRespondent => b"ticket-respondent",
             Purpose::Ticket => b"ticket",
             Purpose::Assessor => b"assessor",
             Purpose::ClientAddress => b"client-address",
@@ -66,9 +72,24 @@ impl Keys {
         mac
     }
 
+    /// The MAC of `value` for `purpose` within `context`: the context is
+    /// length-prefixed, so no (context, value) pair reads as another.
+    fn mac_in(&self, purpose: Purpose, context: &str, value: &str) -> HmacSha256 {
+        let mut mac = self.mac(purpose, &(context.len() as u64).to_be_bytes());
+        mac.update(context.as_bytes());
+        mac.update(value.as_bytes());
+        mac
+    }
+
     /// Hex HMAC of `value` for `purpose` (64 characters).
     pub fn digest(&self, purpose: Purpose, value: &str) -> String {
         hex::encode(self.mac(purpose, value.as_bytes()).finalize().into_bytes())
+    }
+
+    /// Hex HMAC of `value` for `purpose` within `context` (for example a
+    /// period): equal values give unrelated digests in different contexts.
+    pub fn digest_in(&self, purpose: Purpose, context: &str, value: &str) -> String {
+        hex::encode(self.mac_in(purpose, context, value).finalize().into_bytes())
     }
 
     /// `value.signature`, to hand to a client and take back later.
@@ -89,6 +110,32 @@ impl Keys {
     }
 }
 
+impl Keys {
+    /// `value.signature`, where the signature also covers `binding`, which
+    /// the token does not carry: it verifies only with the same binding (for
+    /// example the device the token was served to).
+    pub fn sign_bound(&self, purpose: Purpose, binding: &str, value: &str) -> String {
+        let tag = self.mac_in(purpose, binding, value).finalize().into_bytes();
+        format!("{value}.{}", URL_SAFE_NO_PAD.encode(tag))
+    }
+
+    /// The value of a token made by [`Keys::sign_bound`] with this binding,
+    /// if its signature holds (compared in constant time).
+    pub fn verify_bound<'a>(
+        &self,
+        purpose: Purpose,
+        binding: &str,
+        signed: &'a str,
+    ) -> Option<&'a str> {
+        let (value, tag) = signed.rsplit_once('.')?;
+        let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
+        self.mac_in(purpose, binding, value)
+            .verify_slice(&tag)
+            .ok()?;
+        Some(value)
+    }
+}
+
 /// A random URL-safe token of `bytes` bytes of entropy.
 pub fn random_token(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
@@ -103,23 +150,49 @@ mod tests {
     #[test]
     fn signatures_verify_and_tampering_fails() {
         let keys = Keys::new(b"0123456789abcdef0123456789abcdef".to_vec());
-        let signed = keys.sign(Purpose::Device, "abc");
-        assert_eq!(keys.verify(Purpose::Device, &signed), Some("abc"));
+        let signed = keys.sign(Purpose::CookieSignature, "abc");
+        assert_eq!(keys.verify(Purpose::CookieSignature, &signed), Some("abc"));
         assert_eq!(keys.verify(Purpose::Csrf, &signed), None);
         assert_eq!(
-            keys.verify(Purpose::Device, &signed.replace("abc", "abd")),
+            keys.verify(Purpose::CookieSignature, &signed.replace("abc", "abd")),
             None
         );
-        assert_eq!(keys.verify(Purpose::Device, "abc"), None);
+        assert_eq!(keys.verify(Purpose::CookieSignature, "abc"), None);
     }
 
     #[test]
     fn digests_depend_on_purpose() {
         let keys = Keys::new(b"0123456789abcdef0123456789abcdef".to_vec());
         assert_ne!(
-            keys.digest(Purpose::Device, "x"),
+            keys.digest(Purpose::Csrf, "x"),
             keys.digest(Purpose::Ticket, "x")
         );
-        assert_eq!(keys.digest(Purpose::Device, "x").len(), 64);
+        assert_eq!(keys.digest(Purpose::Csrf, "x").len(), 64);
+    }
+
+    #[test]
+    fn contexts_separate_digests_and_bind_signatures() {
+        let keys = Keys::new(b"0123456789abcdef0123456789abcdef".to_vec());
+        let p = Purpose::DeviceRespondent;
+        assert_eq!(
+            keys.digest_in(p, "2026-05", "d"),
+            keys.digest_in(p, "2026-05", "d")
+        );
+        assert_ne!(
+            keys.digest_in(p, "2026-05", "d"),
+            keys.digest_in(p, "2026-06", "d")
+        );
+        // The context is length-prefixed: moving a character across is another input.
+        assert_ne!(keys.digest_in(p, "ab", "c"), keys.digest_in(p, "a", "bc"));
+        let signed = keys.sign_bound(Purpose::FormClock, "device-a", "water-01:1");
+        assert_eq!(
+            keys.verify_bound(Purpose::FormClock, "device-a", &signed),
+            Some("water-01:1")
+        );
+        assert_eq!(
+            keys.verify_bound(Purpose::FormClock, "device-b", &signed),
+            None
+        );
+        assert_eq!(keys.verify(Purpose::FormClock, &signed), None);
     }
 }

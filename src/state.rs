@@ -8,9 +8,9 @@ use sea_orm::DatabaseConnection;
 use crate::configuration::Settings;
 use crate::db::catalog::CatalogCache;
 use crate::db::writer::SubmissionWriter;
+pub use crate::guard::ClientKeys;
 use crate::guard::Guards;
-use crate::guard::client_ip::{client_ip, subnet_of};
-use crate::keys::{Keys, Purpose};
+use crate::keys::Keys;
 use crate::templates::{Lang, Templates};
 use actix_web::http::header::{AcceptLanguage, Header as _};
 
@@ -30,28 +30,10 @@ pub struct AppState {
 /// The cookie that carries the chosen language.
 pub const LANG_COOKIE: &str = "pingyi_lang";
 
-/// Opaque keys for the client's address and subnet: keyed hashes, so no raw
-/// address is kept by the limiter, in Redis or anywhere else.
-pub struct ClientKeys {
-    pub address: String,
-    pub subnet: String,
-}
-
 impl AppState {
+    /// The quota keys of the request's client (see [`ClientKeys`]).
     pub fn client_keys(&self, req: &HttpRequest) -> ClientKeys {
-        match client_ip(req, &self.settings.trusted_proxies) {
-            Some(ip) => ClientKeys {
-                address: self.keys.digest(Purpose::ClientAddress, &ip.to_string()),
-                subnet: self
-                    .keys
-                    .digest(Purpose::ClientAddress, &subnet_of(ip).to_string()),
-            },
-            // No peer address (a unix socket or a test harness): one shared bucket.
-            None => ClientKeys {
-                address: "unknown".into(),
-                subnet: "unknown".into(),
-            },
-        }
+        ClientKeys::of(req, &self.settings, &self.keys)
     }
 
     /// The reader's language: the one they switched to (a cookie), else the

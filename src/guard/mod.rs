@@ -12,7 +12,56 @@ pub mod redis;
 
 use std::sync::Arc;
 
+use actix_web::HttpRequest;
+
 use crate::configuration::Settings;
+use crate::keys::{Keys, Purpose};
+use crate::state::AppState;
+use client_ip::client_addr;
+use rate_limit::{RetryAfter, Scope};
+
+/// Opaque keys for the client's address (its IPv4 address or IPv6 /64) and
+/// network (its /24 or /48): keyed hashes, so no raw address is kept by the
+/// limiter, in Redis or anywhere else.
+pub struct ClientKeys {
+    pub address: String,
+    pub subnet: String,
+}
+
+impl ClientKeys {
+    /// The keys of the client a request is attributed to.
+    pub fn of(req: &HttpRequest, settings: &Settings, keys: &Keys) -> ClientKeys {
+        match client_addr(req, &settings.trusted_proxies) {
+            Some(client) => ClientKeys {
+                address: keys.digest(Purpose::ClientAddress, &client.quota_key().to_string()),
+                subnet: keys.digest(Purpose::ClientAddress, &client.network_key().to_string()),
+            },
+            // No peer address (a unix socket or a test harness): one shared bucket.
+            None => ClientKeys {
+                address: "unknown".into(),
+                subnet: "unknown".into(),
+            },
+        }
+    }
+
+    /// The key a scope's quota is counted on.
+    pub fn key_for(&self, scope: Scope) -> &str {
+        if scope.per_network() {
+            &self.subnet
+        } else {
+            &self.address
+        }
+    }
+}
+
+/// Counts one request of `scope` against the quota of the request's client
+/// (its address or its network, as the scope says); a refusal carries the
+/// wait for `Retry-After`. The one call a handler needs to put itself under
+/// a quota.
+pub async fn charge(state: &AppState, req: &HttpRequest, scope: Scope) -> Result<(), RetryAfter> {
+    let client = state.client_keys(req);
+    state.guards.charge(scope, &client).await
+}
 
 /// The guards a running service uses.
 #[derive(Clone)]
@@ -27,6 +76,11 @@ pub struct Guards {
 }
 
 impl Guards {
+    /// Counts one request of `scope` against the client's quota.
+    pub async fn charge(&self, scope: Scope, client: &ClientKeys) -> Result<(), RetryAfter> {
+        self.limiter.check(scope, client.key_for(scope)).await
+    }
+
     /// In-process guards, for the embedded default.
     pub fn in_process(settings: &Settings) -> Guards {
         let local_limiter = Arc::new(rate_limit::LocalLimiter::new(&settings.rate_limit));

@@ -1,5 +1,7 @@
-//! Rate limits per client address and per subnet, with separate quotas for
-//! page views and submissions.
+//! Rate limits per client address (IPv4 address, IPv6 /64) and per subnet
+//! (IPv4 /24, IPv6 /48), with separate quotas for page views and
+//! submissions. The keys are computed before the limiter
+//! (`guard::ClientKeys`), so the in-process and Redis limiters count alike.
 
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -25,6 +27,12 @@ impl Scope {
             Scope::Submission => "submit",
             Scope::SubnetSubmission => "subnet",
         }
+    }
+
+    /// Whether the scope counts a client's network (IPv4 /24, IPv6 /48)
+    /// rather than its address (IPv4 address, IPv6 /64).
+    pub fn per_network(self) -> bool {
+        matches!(self, Scope::SubnetSubmission)
     }
 
     /// (requests per period, period, burst) of the scope.

@@ -16,9 +16,10 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::{Next, from_fn};
-use actix_web::{Error, HttpResponse, web};
+use actix_web::{Error, HttpMessage, HttpResponse, web};
 
 use crate::error::PageError;
+use crate::guard::charge;
 use crate::guard::rate_limit::Scope;
 use crate::state::AppState;
 
@@ -58,16 +59,12 @@ async fn page_view_quota(
     if matches!(*req.method(), Method::GET | Method::HEAD)
         && let Some(state) = req.app_data::<web::Data<AppState>>()
     {
-        let client = state.client_keys(req.request());
-        if let Err(retry) = state
-            .guards
-            .limiter
-            .check(Scope::PageView, &client.address)
-            .await
-        {
+        if let Err(retry) = charge(state, req.request(), Scope::PageView).await {
             metrics::counter!("pingyi_rate_limited_total", "scope" => "view").increment(1);
             return Err(PageError::TooManyRequests(retry).into());
         }
+        // A device minted for this page is already paid for.
+        req.extensions_mut().insert(survey::device::PageViewCharged);
     }
     next.call(req).await
 }

@@ -130,6 +130,121 @@ async fn a_captcha_solved_once_cannot_be_reused_on_the_other_instance() {
     assert_eq!(a.responses().await, 1);
 }
 
+#[actix_web::test]
+async fn ipv6_clients_rotating_addresses_and_64s_across_two_instances_meet_the_64_and_48_quotas() {
+    let (a, b, _pg) = two_instances(|s| {
+        s.rate_limit.submissions_per_hour = 2;
+        s.rate_limit.submission_burst = 2;
+        s.rate_limit.subnet_submissions_per_hour = 3;
+        s.rate_limit.subnet_submission_burst = 3;
+    })
+    .await;
+    let steps = [
+        (&a, "2001:db8:9:1::1", StatusCode::SEE_OTHER),
+        (&b, "2001:db8:9:1::2", StatusCode::SEE_OTHER),
+        // A third address of the /64: its address quota is spent (in Redis).
+        (&a, "2001:db8:9:1::3", StatusCode::TOO_MANY_REQUESTS),
+        (&b, "2001:db8:9:2::1", StatusCode::SEE_OTHER),
+        // A fresh /64 of the same /48: the subnet quota is spent.
+        (&a, "2001:db8:9:3::1", StatusCode::TOO_MANY_REQUESTS),
+        (&b, "2001:db8:9:ff00::1", StatusCode::TOO_MANY_REQUESTS),
+        // Another /48.
+        (&a, "2001:db8:a:1::1", StatusCode::SEE_OTHER),
+    ];
+    for (i, (app, ip, expected)) in steps.into_iter().enumerate() {
+        let code = format!("water-0{}", i % 8 + 1);
+        assert_eq!(
+            app.submit_new_device(ip, &code).await,
+            expected,
+            "step {i}: {ip}"
+        );
+    }
+    assert_eq!(a.responses().await, 4);
+}
+
+#[actix_web::test]
+async fn the_adaptive_captcha_counts_an_ipv6_64_across_two_instances() {
+    let (a, b, _pg) = two_instances(|s| {
+        s.captcha = CaptchaMode::Adaptive;
+        s.captcha_threshold = 2;
+    })
+    .await;
+    assert_eq!(
+        a.submit_new_device("2001:db8:b:1::1", "water-01").await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        b.submit_new_device("2001:db8:b:1::2", "water-02").await,
+        StatusCode::SEE_OTHER
+    );
+    let asked = a.browser("2001:db8:b:1::3").form(&a, "water-03").await;
+    assert!(asked.captcha_id.is_some(), "the /64 passed the threshold");
+    let other = b.browser("2001:db8:b:2::1").form(&b, "water-03").await;
+    assert!(other.captcha_id.is_none(), "the next /64 did not");
+}
+
+#[actix_web::test]
+async fn a_device_rating_on_two_instances_has_one_respondent_hash_and_its_dedup_keys_name_it() {
+    let pg = PgDatabase::create(&pg_base()).await;
+    let prefix = format!("pingyi-test-{}:", uuid::Uuid::new_v4().simple());
+    let settings = cluster_settings(&pg.url, &redis_url(), &prefix);
+    let a = spawn_instance(settings.clone(), None).await;
+    let b = spawn_instance(settings, None).await;
+    let browser = a.browser("203.0.113.54");
+    for (app, code) in [(&a, "water-01"), (&b, "water-02")] {
+        let form = browser.form(app, code).await;
+        assert_eq!(
+            browser
+                .post(app, code, &with_form(&form, water_answers()))
+                .await
+                .status(),
+            StatusCode::SEE_OTHER,
+            "{code}"
+        );
+    }
+    use sea_orm::ConnectionTrait;
+    let rows =
+        a.db.query_all_raw(sea_orm::Statement::from_string(
+            a.db.get_database_backend(),
+            "SELECT institution_id, period, respondent_hash FROM response ORDER BY institution_id"
+                .to_owned(),
+        ))
+        .await
+        .unwrap();
+    let rows: Vec<(i32, String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.try_get_by_index(0).unwrap(),
+                r.try_get_by_index(1).unwrap(),
+                r.try_get_by_index(2).unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].2, rows[1].2, "one respondent hash in the period");
+    let client = redis::Client::open(redis_url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    for (institution, period, hash) in &rows {
+        let key = format!("{prefix}dedup:{institution}:{period}:{hash}");
+        let exists: u32 = redis::cmd("EXISTS")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(exists, 1, "{key}");
+    }
+    // Each instance refuses the other's institution for this device.
+    for (app, code) in [(&a, "water-02"), (&b, "water-01")] {
+        assert_eq!(
+            browser.rate(app, code).await,
+            StatusCode::CONFLICT,
+            "{code}"
+        );
+    }
+    assert_eq!(a.responses().await, 2);
+}
+
 fn free_port() -> u16 {
     StdListener::bind("127.0.0.1:0")
         .unwrap()
@@ -196,15 +311,6 @@ async fn health(app: &TestApp) -> serde_json::Value {
         .unwrap()
 }
 
-async fn submit_new_device(app: &TestApp, ip: &str, code: &str) -> StatusCode {
-    let browser = app.browser(ip);
-    let form = browser.form(app, code).await;
-    browser
-        .post(app, code, &with_form(&form, water_answers()))
-        .await
-        .status()
-}
-
 #[actix_web::test]
 async fn while_redis_is_down_submissions_are_accepted_and_limited_and_health_says_degraded() {
     let port = free_port();
@@ -217,29 +323,29 @@ async fn while_redis_is_down_submissions_are_accepted_and_limited_and_health_say
     .await;
     assert_eq!(health(&app).await["status"], "ok");
     assert_eq!(
-        submit_new_device(&app, "203.0.113.60", "water-01").await,
+        app.submit_new_device("203.0.113.60", "water-01").await,
         StatusCode::SEE_OTHER
     );
 
     redis.kill();
     // Accepted while Redis is down (the first call notices and falls back).
     assert_eq!(
-        submit_new_device(&app, "203.0.113.61", "water-01").await,
+        app.submit_new_device("203.0.113.61", "water-01").await,
         StatusCode::SEE_OTHER
     );
     assert_eq!(health(&app).await["status"], "degraded");
     assert_eq!(health(&app).await["redis"], "unreachable");
     // Still limited, by the in-process fallback.
     assert_eq!(
-        submit_new_device(&app, "203.0.113.62", "water-02").await,
+        app.submit_new_device("203.0.113.62", "water-02").await,
         StatusCode::SEE_OTHER
     );
     assert_eq!(
-        submit_new_device(&app, "203.0.113.62", "water-03").await,
+        app.submit_new_device("203.0.113.62", "water-03").await,
         StatusCode::SEE_OTHER
     );
     assert_eq!(
-        submit_new_device(&app, "203.0.113.62", "water-04").await,
+        app.submit_new_device("203.0.113.62", "water-04").await,
         StatusCode::TOO_MANY_REQUESTS
     );
     let metrics = reqwest::get(app.url("/metrics"))
@@ -262,7 +368,7 @@ async fn while_redis_is_down_submissions_are_accepted_and_limited_and_health_say
     }
     assert!(recovered, "health returns to ok");
     assert_eq!(
-        submit_new_device(&app, "203.0.113.63", "water-05").await,
+        app.submit_new_device("203.0.113.63", "water-05").await,
         StatusCode::SEE_OTHER
     );
     let client = redis::Client::open(format!("redis://127.0.0.1:{}", redis.port)).unwrap();
@@ -332,7 +438,7 @@ async fn while_the_database_is_unreachable_a_submission_gets_503_and_nothing_is_
     settings.database_url = Some(proxied);
     let app = spawn_instance(settings, None).await;
     assert_eq!(
-        submit_new_device(&app, "203.0.113.70", "water-01").await,
+        app.submit_new_device("203.0.113.70", "water-01").await,
         StatusCode::SEE_OTHER
     );
 

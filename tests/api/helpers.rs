@@ -185,6 +185,35 @@ impl TestApp {
         self.count("SELECT COUNT(*) FROM answer").await
     }
 
+    /// Submits a complete water form for `code` from a new device at `ip`.
+    pub async fn submit_new_device(&self, ip: &str, code: &str) -> StatusCode {
+        self.browser(ip).rate(self, code).await
+    }
+
+    /// (institution id, period, respondent hash) of every stored response,
+    /// by institution.
+    pub async fn respondents(&self) -> Vec<(i32, String, String)> {
+        let rows = self
+            .db
+            .query_all_raw(Statement::from_string(
+                self.db.get_database_backend(),
+                "SELECT institution_id, period, respondent_hash FROM response \
+                 ORDER BY institution_id"
+                    .to_owned(),
+            ))
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|r| {
+                (
+                    r.try_get_by_index(0).unwrap(),
+                    r.try_get_by_index(1).unwrap(),
+                    r.try_get_by_index(2).unwrap(),
+                )
+            })
+            .collect()
+    }
+
     /// The captcha answer the server holds for a challenge (as a person
     /// reading the image would know it).
     pub async fn captcha_answer(&self, id: &str) -> Option<String> {
@@ -234,6 +263,14 @@ impl Browser {
             .send()
             .await
             .unwrap()
+    }
+
+    /// Fetches the form of `code` and submits it with a complete water answer set.
+    pub async fn rate(&self, app: &TestApp, code: &str) -> StatusCode {
+        let form = self.form(app, code).await;
+        self.post(app, code, &with_form(&form, water_answers()))
+            .await
+            .status()
     }
 
     /// The device id held in this browser's signed cookie.

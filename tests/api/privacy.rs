@@ -60,3 +60,72 @@ async fn pages_carry_security_headers_and_escape_user_text() {
         "{cookie}"
     );
 }
+
+async fn rate(app: &TestApp, browser: &Browser, code: &str) {
+    assert_eq!(
+        browser.rate(app, code).await,
+        StatusCode::SEE_OTHER,
+        "{code}"
+    );
+}
+
+#[actix_web::test]
+async fn a_device_has_one_respondent_hash_within_a_period_and_an_unrelated_one_in_another() {
+    let monthly = spawn_app().await;
+    let browser = monthly.browser("203.0.113.79");
+    rate(&monthly, &browser, "water-01").await;
+    rate(&monthly, &browser, "water-02").await;
+    let device = browser.device_id(&monthly).unwrap();
+    let month = monthly.respondents().await;
+    assert_eq!(month.len(), 2);
+    assert_eq!(month[0].2, month[1].2, "linkable within the period");
+    assert_eq!(
+        month[0].2,
+        monthly.state.keys.digest_in(
+            pingyi::keys::Purpose::DeviceRespondent,
+            &month[0].1,
+            &device
+        ),
+        "HMAC(secret, purpose, period, device)"
+    );
+
+    // The same device (same cookie, same secret) in another period: here a
+    // service collecting by quarter, so its period is another one.
+    let quarterly =
+        spawn_app_with(|s| s.period = pingyi::domain::period::Granularity::Quarter).await;
+    rate(&quarterly, &browser, "water-01").await;
+    assert_eq!(browser.device_id(&quarterly).unwrap(), device);
+    let quarter = quarterly.respondents().await;
+    assert_eq!(quarter.len(), 1);
+    assert_ne!(quarter[0].1, month[0].1);
+    assert_ne!(quarter[0].2, month[0].2, "unlinkable across periods");
+}
+
+#[actix_web::test]
+async fn a_ticket_response_cannot_be_joined_to_its_ticket() {
+    let app = spawn_app().await;
+    let institution = app.state.catalog.get().institution("water-01").unwrap().id;
+    let codes = pingyi::db::tickets::issue(&app.db, &app.state.keys, institution, 1, 30)
+        .await
+        .unwrap();
+    let browser = app.browser("203.0.113.80");
+    let form = browser.form(&app, "water-01").await;
+    let mut fields = with_form(&form, water_answers());
+    set(&mut fields, "t", &codes[0]);
+    assert_eq!(
+        browser.post(&app, "water-01", &fields).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM ticket WHERE used_at IS NOT NULL")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM response r JOIN ticket t ON t.code_hash = r.respondent_hash"
+        )
+        .await,
+        0
+    );
+}

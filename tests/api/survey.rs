@@ -334,3 +334,29 @@ async fn a_ticket_works_once() {
         2
     );
 }
+
+#[actix_web::test]
+async fn a_form_clock_served_to_another_device_is_refused() {
+    let app = spawn_app().await;
+    let harvester = app.browser("198.51.100.13");
+    let harvested = harvester.form(&app, "water-01").await;
+    let other = app.browser("198.51.100.14");
+    let own = other.form(&app, "water-01").await;
+    // The other device's own CSRF token, with a clock served to the first.
+    let mut fields = with_form(&own, water_answers());
+    set(&mut fields, "clock", &harvested.clock);
+    assert_eq!(
+        other.post(&app, "water-01", &fields).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(app.responses().await, 0);
+    // With the clock it was served, the same submission is taken.
+    assert_eq!(
+        other
+            .post(&app, "water-01", &with_form(&own, water_answers()))
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(app.responses().await, 1);
+}

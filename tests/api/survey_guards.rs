@@ -184,3 +184,234 @@ async fn adaptive_captcha_asks_only_after_the_threshold() {
             .is_none()
     );
 }
+
+#[actix_web::test]
+async fn ipv6_addresses_inside_one_64_share_the_address_quota() {
+    let app = spawn_app_with(|s| {
+        s.rate_limit.submissions_per_hour = 2;
+        s.rate_limit.submission_burst = 2;
+    })
+    .await;
+    assert_eq!(
+        app.submit_new_device("2001:db8:0:100::1", "water-01").await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        app.submit_new_device("2001:db8:0:100::2", "water-02").await,
+        StatusCode::SEE_OTHER
+    );
+    // A third address of the same /64 is the same client.
+    assert_eq!(
+        app.submit_new_device("2001:db8:0:100:ffff:1:2:3", "water-03")
+            .await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // The next /64 is another client.
+    assert_eq!(
+        app.submit_new_device("2001:db8:0:101::1", "water-03").await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(app.responses().await, 3);
+}
+
+#[actix_web::test]
+async fn a_56_rotating_through_its_64s_meets_the_subnet_quota_of_its_48() {
+    let app = spawn_app_with(|s| {
+        s.rate_limit.subnet_submissions_per_hour = 3;
+        s.rate_limit.subnet_submission_burst = 3;
+    })
+    .await;
+    for (i, ip) in ["2001:db8:7:1::1", "2001:db8:7:2::1", "2001:db8:7:3::1"]
+        .iter()
+        .enumerate()
+    {
+        assert_eq!(
+            app.submit_new_device(ip, "water-01").await,
+            StatusCode::SEE_OTHER,
+            "{ip}"
+        );
+        assert_eq!(app.responses().await, i as i64 + 1);
+    }
+    let refused = app.browser("2001:db8:7:ff::1");
+    let form = refused.form(&app, "water-01").await;
+    let response = refused
+        .post(&app, "water-01", &with_form(&form, water_answers()))
+        .await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key("retry-after"));
+    // Another /48 has its own quota.
+    assert_eq!(
+        app.submit_new_device("2001:db8:8:1::1", "water-01").await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(app.responses().await, 4);
+}
+
+#[actix_web::test]
+async fn the_adaptive_captcha_counts_the_submissions_of_an_ipv6_64() {
+    let app = spawn_app_with(|s| {
+        s.captcha = CaptchaMode::Adaptive;
+        s.captcha_threshold = 2;
+    })
+    .await;
+    for (ip, code) in [
+        ("2001:db8:0:200::a", "water-01"),
+        ("2001:db8:0:200::b", "water-02"),
+    ] {
+        assert_eq!(app.submit_new_device(ip, code).await, StatusCode::SEE_OTHER);
+    }
+    let form = app
+        .browser("2001:db8:0:200::c")
+        .form(&app, "water-03")
+        .await;
+    assert!(
+        form.captcha_id.is_some(),
+        "a new address in the same /64 is asked"
+    );
+    let form = app
+        .browser("2001:db8:0:201::c")
+        .form(&app, "water-03")
+        .await;
+    assert!(form.captcha_id.is_none(), "the next /64 is not");
+}
+
+#[actix_web::test]
+async fn an_ipv4_client_spelt_as_a_mapped_ipv6_address_is_the_same_client() {
+    let app = spawn_app_with(|s| {
+        s.rate_limit.submissions_per_hour = 1;
+        s.rate_limit.submission_burst = 1;
+    })
+    .await;
+    assert_eq!(
+        app.submit_new_device("::ffff:203.0.113.90", "water-01")
+            .await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        app.submit_new_device("203.0.113.90", "water-02").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(app.responses().await, 1);
+}
+
+#[actix_web::test]
+async fn mapped_ipv4_clients_of_different_24s_do_not_share_one_subnet_quota() {
+    let app = spawn_app_with(|s| {
+        s.rate_limit.subnet_submissions_per_hour = 1;
+        s.rate_limit.subnet_submission_burst = 1;
+    })
+    .await;
+    assert_eq!(
+        app.submit_new_device("::ffff:198.51.100.91", "water-01")
+            .await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        app.submit_new_device("::ffff:203.0.113.92", "water-01")
+            .await,
+        StatusCode::SEE_OTHER
+    );
+    // The same /24 is one subnet, however it is spelt.
+    assert_eq!(
+        app.submit_new_device("198.51.100.93", "water-01").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(app.responses().await, 2);
+}
+
+#[actix_web::test]
+async fn a_server_that_sees_ipv4_peers_as_mapped_addresses_still_believes_its_ipv4_proxy() {
+    // A socket bound to an IPv6 address sees IPv4 peers as ::ffff:a.b.c.d,
+    // as a server bound to [::] does.
+    let app = spawn_app_with(|s| {
+        s.listen = "[::ffff:127.0.0.1]:0".parse().unwrap();
+        s.rate_limit.page_views_per_minute = 1;
+        s.rate_limit.page_view_burst = 1;
+    })
+    .await;
+    for ip in ["198.51.100.40", "198.51.100.41", "2001:db8:5::1"] {
+        assert_eq!(
+            app.browser(ip).get(&app, "/").await.status(),
+            StatusCode::OK,
+            "{ip} is its own client"
+        );
+    }
+    assert_eq!(
+        app.browser("198.51.100.40").get(&app, "/").await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[actix_web::test]
+async fn trusted_proxies_written_as_mapped_addresses_match_ipv4_peers() {
+    for range in ["::ffff:127.0.0.0/104", "::ffff:127.0.0.1/128"] {
+        let app = spawn_app_with(|s| {
+            s.trusted_proxies = vec![range.parse().unwrap()];
+            s.rate_limit.page_views_per_minute = 1;
+            s.rate_limit.page_view_burst = 1;
+        })
+        .await;
+        for ip in ["198.51.100.50", "198.51.100.51"] {
+            assert_eq!(
+                app.browser(ip).get(&app, "/").await.status(),
+                StatusCode::OK,
+                "{range}: {ip} is believed"
+            );
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_new_device_cookie_from_the_office_login_page_draws_on_the_page_view_quota() {
+    let app = spawn_app_with(|s| {
+        s.rate_limit.page_views_per_minute = 3;
+        s.rate_limit.page_view_burst = 3;
+    })
+    .await;
+    let ip = "203.0.113.95";
+    // A questionnaire that mints a device counts once, not twice.
+    let citizen = app.browser(ip);
+    citizen.form(&app, "water-01").await;
+    for i in 0..2 {
+        let fresh = app.browser(ip).get(&app, "/office/login").await;
+        assert_eq!(fresh.status(), StatusCode::OK, "login page {i}");
+        assert!(
+            fresh.headers()["set-cookie"]
+                .to_str()
+                .unwrap()
+                .starts_with("pingyi_device="),
+            "a device cookie is issued"
+        );
+    }
+    let refused = app.browser(ip).get(&app, "/office/login").await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "Retry-After {retry}");
+    assert!(
+        !refused.headers().contains_key("set-cookie"),
+        "no device cookie without quota"
+    );
+    assert!(!refused.text().await.unwrap().contains("name=\"csrf\""));
+    // The quota is the citizen pages' one.
+    assert_eq!(
+        app.browser(ip).get(&app, "/").await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // A browser that already has its device is not charged for the page.
+    assert_eq!(
+        citizen.get(&app, "/office/login").await.status(),
+        StatusCode::OK
+    );
+    // Another address is unaffected.
+    assert_eq!(
+        app.browser("198.51.100.95")
+            .get(&app, "/office/login")
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}

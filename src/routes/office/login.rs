@@ -12,7 +12,7 @@ use super::error::OfficeError;
 use super::{check_csrf, html, see_other};
 use crate::auth::{Office, SESSION_COOKIE, SESSION_HOURS};
 use crate::db::users::{self, Lockout, Login};
-use crate::routes::survey::{csrf_token, device_id, device_or_new};
+use crate::routes::survey::{Device, csrf_token, device_id};
 use crate::state::AppState;
 use crate::templates::Message;
 
@@ -50,17 +50,18 @@ pub async fn form(
     state: web::Data<AppState>,
     req: HttpRequest,
     query: web::Query<NextQuery>,
+    // A new device draws on the page-view quota (see `Device`).
+    device: Device,
 ) -> Result<HttpResponse, OfficeError> {
-    let (device, cookie) = device_or_new(&state, &req);
     let body = render(
         &state,
         &req,
-        &device,
+        &device.id,
         &safe_next(query.next.as_deref()),
         None,
     )?;
     let mut response = html(body);
-    if let Some(cookie) = cookie {
+    if let Some(cookie) = device.new_cookie {
         response.add_cookie(&cookie).map_err(anyhow::Error::from)?;
     }
     Ok(response)

@@ -2,7 +2,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::{FormRender, Refill, device_or_new, html, render_form};
+use super::{Device, FormRender, Refill, html, render_form};
 use crate::configuration::CaptchaMode;
 use crate::error::PageError;
 use crate::state::AppState;
@@ -19,6 +19,7 @@ pub async fn form(
     req: HttpRequest,
     code: web::Path<String>,
     query: Result<web::Query<Ticket>, actix_web::Error>,
+    device: Device,
 ) -> Result<HttpResponse, PageError> {
     let catalog = state.catalog.get();
     let institution = catalog.institution(&code).ok_or(PageError::NotFound)?;
@@ -37,7 +38,6 @@ pub async fn form(
         Ok(false) => {}
         Err(e) => tracing::warn!(error = ?e, "Could not read the period state"),
     }
-    let (device, cookie) = device_or_new(&state, &req);
     let with_captcha = match state.settings.captcha {
         CaptchaMode::Always => true,
         CaptchaMode::Off => false,
@@ -58,14 +58,14 @@ pub async fn form(
             questionnaire: &questionnaire,
             lang: state.lang(&req),
             path: req.path(),
-            device: &device,
+            device: &device.id,
             ticket,
             with_captcha,
             refill: Refill::default(),
         },
     )
     .await?;
-    Ok(html(StatusCode::OK, body, cookie))
+    Ok(html(StatusCode::OK, body, device.new_cookie))
 }
 
 #[derive(Serialize)]

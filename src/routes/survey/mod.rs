@@ -1,73 +1,26 @@
 //! The questionnaire: the form, its submission, the thank-you page and the
 //! captcha image.
 
+pub mod device;
 pub mod get;
 pub mod post;
+
+pub use device::{DEVICE_COOKIE, Device, csrf_token, device_id, form_clock};
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::cookie::Cookie;
 use actix_web::http::header::{self, ContentType};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
 use crate::db::catalog::{Catalog, Institution, Questionnaire};
 use crate::domain::submission::{FieldErrors, FieldProblem, NOT_APPLICABLE, item_field};
 use crate::error::PageError;
 use crate::guard::captcha::{new_challenge, render_png};
-use crate::keys::{Purpose, random_token};
 use crate::state::AppState;
 use crate::templates::Lang;
-
-/// The long-lived device cookie: a random id, signed. Only HMAC(secret, id)
-/// is ever stored.
-pub const DEVICE_COOKIE: &str = "pingyi_device";
-
-/// The device id of a request, if it carries a valid device cookie.
-pub fn device_id(state: &AppState, req: &HttpRequest) -> Option<String> {
-    let cookie = req.cookie(DEVICE_COOKIE)?;
-    state
-        .keys
-        .verify(Purpose::CookieSignature, cookie.value())
-        .map(str::to_owned)
-}
-
-pub fn device_cookie(state: &AppState, id: &str) -> Cookie<'static> {
-    Cookie::build(DEVICE_COOKIE, state.keys.sign(Purpose::CookieSignature, id))
-        .path("/")
-        .max_age(CookieDuration::days(400))
-        .same_site(SameSite::Lax)
-        .http_only(true)
-        .secure(state.settings.secure_cookies)
-        .finish()
-}
-
-/// The device id, minting one (and its cookie) if the request has none.
-pub fn device_or_new(state: &AppState, req: &HttpRequest) -> (String, Option<Cookie<'static>>) {
-    match device_id(state, req) {
-        Some(id) => (id, None),
-        None => {
-            let id = random_token(16);
-            let cookie = device_cookie(state, &id);
-            (id, Some(cookie))
-        }
-    }
-}
-
-/// The CSRF token is bound to the device: a form can only be posted back by
-/// the browser it was served to.
-pub fn csrf_token(state: &AppState, device: &str) -> String {
-    state.keys.digest(Purpose::Csrf, device)
-}
-
-/// A signed clock reading, to measure how long the form was open.
-pub fn form_clock(state: &AppState, code: &str) -> String {
-    let now = chrono::Utc::now().timestamp_millis();
-    state
-        .keys
-        .sign(Purpose::FormClock, &format!("{code}:{now}"))
-}
 
 /// What the citizen entered, to refill the form after a refusal.
 #[derive(Default)]
@@ -219,7 +172,7 @@ pub async fn render_form(state: &AppState, f: FormRender<'_>) -> Result<String, 
             .replace("{n}", &state.settings.comment_max_chars.to_string()),
         comment_max: state.settings.comment_max_chars,
         csrf: csrf_token(state, f.device),
-        clock: form_clock(state, &f.institution.code),
+        clock: form_clock(state, &f.institution.code, f.device),
         ticket: f.ticket,
         captcha_id,
         captcha_error: f.refill.captcha_error.then(|| t("err_captcha")),

@@ -3,6 +3,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use subtle::ConstantTimeEq;
 
+use super::device::form_clock_served;
 use super::get::message_page;
 use super::{FormRender, Refill, csrf_token, device_id, html, render_form};
 use crate::configuration::CaptchaMode;
@@ -30,11 +31,8 @@ pub async fn submit(
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
     let client = state.client_keys(&req);
-    for (scope, key) in [
-        (Scope::Submission, &client.address),
-        (Scope::SubnetSubmission, &client.subnet),
-    ] {
-        if let Err(retry) = state.guards.limiter.check(scope, key).await {
+    for scope in [Scope::Submission, Scope::SubnetSubmission] {
+        if let Err(retry) = state.guards.charge(scope, &client).await {
             metrics::counter!("pingyi_submissions_refused_total", "reason" => "rate_limit")
                 .increment(1);
             return Err(PageError::TooManyRequests(retry));
@@ -51,7 +49,7 @@ pub async fn submit(
     };
 
     // Form integrity: a device cookie, the CSRF token bound to it, and a
-    // signed clock from when the form was served.
+    // signed clock from when the form was served to that device.
     let device = device_id(&state, &req).ok_or(PageError::BadForm)?;
     let csrf_ok = field("csrf")
         .is_some_and(|c| bool::from(c.as_bytes().ct_eq(csrf_token(&state, &device).as_bytes())));
@@ -61,10 +59,7 @@ pub async fn submit(
     }
     let now = Utc::now();
     let duration_ms = field("clock")
-        .and_then(|c| state.keys.verify(Purpose::FormClock, c))
-        .and_then(|v| v.split_once(':'))
-        .filter(|(c, _)| *c == code.as_str())
-        .and_then(|(_, ms)| ms.parse::<i64>().ok())
+        .and_then(|c| form_clock_served(&state, c, &code, &device))
         .map(|shown| now.timestamp_millis() - shown)
         .filter(|d| (0..FORM_MAX_AGE_MS).contains(d))
         .ok_or(PageError::BadForm)?;
@@ -148,14 +143,19 @@ pub async fn submit(
             .map(|i| i.dimension_code.clone())
             .unwrap_or_default()
     };
-    let (respondent_hash, ticket_hash, channel) = match &ticket {
-        Some(t) => {
-            let hash = state.keys.digest(Purpose::Ticket, t);
-            (hash.clone(), Some(hash), "ticket")
-        }
-        None => (state.keys.digest(Purpose::Device, &device), None, "web"),
-    };
     let period = Period::containing(now, state.settings.period, state.settings.utc_offset_hours);
+    let (respondent_hash, ticket_hash, channel) = match &ticket {
+        Some(t) => (
+            respondent_hash(&state, Purpose::TicketRespondent, period, t),
+            Some(state.keys.digest(Purpose::Ticket, t)),
+            "ticket",
+        ),
+        None => (
+            respondent_hash(&state, Purpose::DeviceRespondent, period, &device),
+            None,
+            "web",
+        ),
+    };
     // Early answer for a published period; the writer re-checks inside its
     // transaction, which is what guarantees nothing more is stored.
     if state
@@ -241,6 +241,23 @@ pub async fn submit(
             Err(PageError::Unavailable)
         }
     }
+}
+
+/// The stored respondent hash: HMAC(secret, purpose, period, device id or
+/// ticket code). Keyed with the period, so one device's ratings are linkable
+/// within a period (across institutions, which the integrity checks need)
+/// and unlinkable across periods; the unique index over (institution,
+/// period, respondent hash) still allows one response per respondent per
+/// institution and period, and the Redis dedup key
+/// (`dedup:{institution}:{period}:{hash}`) is made from the same hash.
+///
+/// Rows stored before this keying carry the old period-free hash
+/// (HMAC(secret, "device", id), the ticket's own hash for tickets) and keep
+/// it: no data is migrated. The one consequence is confined to the period
+/// of the upgrade, where a device that rated an institution before it can
+/// rate that institution once more after it.
+fn respondent_hash(state: &AppState, purpose: Purpose, period: Period, id: &str) -> String {
+    state.keys.digest_in(purpose, &period.to_string(), id)
 }
 
 /// 409: this respondent (device or ticket) has already rated here this period.
