@@ -1,5 +1,7 @@
-//! A submitted questionnaire. `respondent_hash` is HMAC(secret, device, ticket
-//! or assessor reference): never the raw identifier.
+//! A submitted questionnaire. `respondent_hash` is HMAC(secret, period, device
+//! or ticket), or a hash of the assessor's reference: never the raw identifier,
+//! and unlinkable across periods (rows stored before 2026-12 were keyed
+//! without the period).
 
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
