@@ -323,7 +323,7 @@ def main() -> int:
       + ("`/usr/bin/time -f '%e %M %U %S'` (wall, peak RSS of the process, user, system)"
          if os.path.exists(GNU_TIME) else
          "wall clock and os.wait4's ru_maxrss of the child")
-      + f"; {args.runs} runs of each tool per size, alternating pingyi, pandas; each run "
+      + f"; {args.runs} run(s) of each tool per size, alternating pingyi, pandas; each run "
       "writes into an empty output directory")
     p("- data: `BIN demo-data --responses N --seed {seed} --format parquet --out DATA`"
       .replace("{seed}", str(args.seed)) + "; " + "; ".join(

@@ -28,7 +28,10 @@ answer rows:
   when absent), which is exactly what `merge(..., validate="many_to_one")`
   would match, without a hash join of 65M rows; a column of the response is
   then brought to its answers by that row number (numpy take). Small tables
-  are joined with `merge`;
+  are joined with `merge`. (Measured on 10M responses, 65M answer rows: the
+  lookup of the 10M distinct response_ids took 12-18 s of CPU and the whole
+  read ~6 GB; a plain `merge` of the answers' response_id column with the
+  responses took 38 s of CPU and peaked at 13.7 GB.)
 - the big intermediate frames are deleted once used.
 
 The whole method is implemented, input checks included (every row, voided
