@@ -16,6 +16,8 @@ pub enum Scope {
     PageView,
     Submission,
     SubnetSubmission,
+    /// Office sign-in attempts (`POST /office/login`).
+    Login,
 }
 
 impl Scope {
@@ -24,6 +26,7 @@ impl Scope {
             Scope::PageView => "view",
             Scope::Submission => "submit",
             Scope::SubnetSubmission => "subnet",
+            Scope::Login => "login",
         }
     }
 
@@ -45,6 +48,7 @@ impl Scope {
                 Duration::from_secs(3600),
                 s.subnet_submission_burst,
             ),
+            Scope::Login => (s.logins_per_hour, Duration::from_secs(3600), s.login_burst),
         }
     }
 }
@@ -78,6 +82,7 @@ pub struct LocalLimiter {
     views: Keyed,
     submissions: Keyed,
     subnets: Keyed,
+    logins: Keyed,
     clock: DefaultClock,
 }
 
@@ -95,6 +100,7 @@ impl LocalLimiter {
             views: Governor::keyed(quota(Scope::PageView.quota(settings))),
             submissions: Governor::keyed(quota(Scope::Submission.quota(settings))),
             subnets: Governor::keyed(quota(Scope::SubnetSubmission.quota(settings))),
+            logins: Governor::keyed(quota(Scope::Login.quota(settings))),
             clock: DefaultClock::default(),
         }
     }
@@ -104,6 +110,7 @@ impl LocalLimiter {
             Scope::PageView => &self.views,
             Scope::Submission => &self.submissions,
             Scope::SubnetSubmission => &self.subnets,
+            Scope::Login => &self.logins,
         };
         limiter
             .check_key(&key.to_owned())
@@ -115,6 +122,7 @@ impl LocalLimiter {
         self.views.retain_recent();
         self.submissions.retain_recent();
         self.subnets.retain_recent();
+        self.logins.retain_recent();
     }
 }
 
@@ -138,6 +146,8 @@ mod tests {
             submission_burst: 1,
             subnet_submissions_per_hour: 1,
             subnet_submission_burst: 1,
+            logins_per_hour: 1,
+            login_burst: 2,
         };
         let limiter = LocalLimiter::new(&settings);
         for _ in 0..3 {
@@ -151,5 +161,9 @@ mod tests {
         assert!(limiter.check_now(Scope::PageView, "b").is_ok());
         assert!(limiter.check_now(Scope::Submission, "a").is_ok());
         assert!(matches!(limiter.check_now(Scope::Submission, "a"), Err(r) if r.seconds() > 3000));
+        // Sign-ins have a quota of their own.
+        assert!(limiter.check_now(Scope::Login, "a").is_ok());
+        assert!(limiter.check_now(Scope::Login, "a").is_ok());
+        assert!(matches!(limiter.check_now(Scope::Login, "a"), Err(r) if r.seconds() > 3000));
     }
 }
