@@ -217,10 +217,20 @@ pub async fn login(
     Ok(Login::Ok(to_user(&row)?))
 }
 
+/// Passwords verified at once. Each argon2 verification holds 19 MiB and a
+/// blocking thread for tens of milliseconds; unbounded, a flood of sign-ins
+/// from many addresses would take as many threads and as much memory as it
+/// liked. Attempts beyond it wait their turn.
+static VERIFY_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
 /// Verifies a password against `hash`, or against the dummy hash for the
 /// same work without an account (`None`), off the async executor: argon2 is
 /// slow on purpose.
 async fn verify(password_text: &str, hash: Option<String>) -> anyhow::Result<bool> {
+    let _slot = VERIFY_SLOTS
+        .acquire()
+        .await
+        .context("The password verification queue is closed")?;
     let text = password_text.to_owned();
     tokio::task::spawn_blocking(move || match hash {
         Some(hash) => password::verify(&text, &hash),
