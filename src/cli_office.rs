@@ -1,10 +1,11 @@
 //! Operator commands of the appraisal office: `pingyi publish`,
-//! `pingyi user add`, `pingyi api-token add|revoke|list`.
+//! `pingyi user add|unlock`, `pingyi api-token add|revoke|list`.
 
 use std::io::BufRead;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use sea_orm::TransactionTrait;
 
 use crate::auth::Role;
 use crate::configuration::Settings;
@@ -35,6 +36,12 @@ pub enum UserCommand {
         /// The institution code of an institution user.
         #[arg(long)]
         institution: Option<String>,
+    },
+    /// Lift the lock-out of an office account (after repeated failed
+    /// sign-ins) and clear its failure count.
+    Unlock {
+        #[arg(long)]
+        username: String,
     },
 }
 
@@ -124,6 +131,23 @@ pub async fn user(settings: &Settings, command: UserCommand) -> anyhow::Result<(
             crate::db::audit::record(&conn, CLI_ACTOR, "user.add", &username, role.as_str())
                 .await?;
             println!("Added {} user '{username}' (id {id}).", role.as_str());
+            Ok(())
+        }
+        UserCommand::Unlock { username } => {
+            let conn = connect(settings).await?;
+            // The change and its audit entry commit together.
+            let txn = conn
+                .begin()
+                .await
+                .context("Failed to start a transaction")?;
+            anyhow::ensure!(
+                users::unlock(&txn, &username).await?,
+                "No office account named '{}'",
+                username.escape_debug()
+            );
+            crate::db::audit::record(&txn, CLI_ACTOR, "user.unlock", username.trim(), "").await?;
+            txn.commit().await.context("Failed to commit the unlock")?;
+            println!("Unlocked '{}'.", username.trim());
             Ok(())
         }
     }

@@ -96,6 +96,10 @@ pub struct RateLimitSettings {
     pub subnet_submissions_per_hour: u32,
     /// Subnet burst.
     pub subnet_submission_burst: u32,
+    /// Office sign-in attempts per hour per address.
+    pub logins_per_hour: u32,
+    /// Sign-in attempts allowed in a burst.
+    pub login_burst: u32,
 }
 
 /// When the questionnaire asks for a captcha.
@@ -136,6 +140,8 @@ impl Default for Settings {
                 submission_burst: 10,
                 subnet_submissions_per_hour: 200,
                 subnet_submission_burst: 50,
+                logins_per_hour: 30,
+                login_burst: 10,
             },
             rectification_working_days: 15,
             holidays: Vec::new(),
@@ -144,6 +150,29 @@ impl Default for Settings {
         }
     }
 }
+
+/// `PINGYI_*` variables that are not settings: read elsewhere for their own
+/// purpose, so the settings loader, which refuses unknown keys (a typo of a
+/// real setting must not pass silently), passes over them.
+pub const NOT_SETTINGS: &[&str] = &[
+    // Read before the settings: the file they come from, and the log filter.
+    "config",
+    "log",
+    // `pingyi user add` reads the new account's password from it.
+    "password",
+    // The analysis pipeline's timing report (analysis/src/pipeline.rs).
+    "analysis_timing",
+    // Test and benchmark switches (tests/, src/bin/bench_*.rs).
+    "test_database_url",
+    "test_redis_url",
+    "bench_database_url",
+    "crash_cycles",
+    // The browser tests' switches (tests/browser/driver.rs).
+    "require_browser",
+    "chromedriver",
+    // Read at build time (src/publish.rs); harmless when also set at run time.
+    "git_sha",
+];
 
 impl Settings {
     /// Defaults, then `pingyi.toml` in the working directory (or the file named
@@ -154,15 +183,7 @@ impl Settings {
             .unwrap_or_else(|| PathBuf::from("pingyi.toml"));
         Self::load_from(
             &file,
-            Env::prefixed("PINGYI_").split("__").ignore(&[
-                "config",
-                "log",
-                "test_database_url",
-                "test_redis_url",
-                // The browser tests' switches (tests/browser/driver.rs).
-                "require_browser",
-                "chromedriver",
-            ]),
+            Env::prefixed("PINGYI_").split("__").ignore(NOT_SETTINGS),
         )
     }
 
@@ -191,6 +212,10 @@ impl Settings {
                 "rate_limit.subnet_submission_burst",
                 rl.subnet_submission_burst,
             ),
+            ("rate_limit.logins_per_hour", rl.logins_per_hour),
+            ("rate_limit.login_burst", rl.login_burst),
+            ("login_max_failures", self.login_max_failures),
+            ("login_lockout_minutes", self.login_lockout_minutes),
         ] {
             anyhow::ensure!(value > 0, "Invalid configuration: {key} must be > 0");
         }
@@ -311,6 +336,23 @@ mod tests {
                 .map(|e| e.to_string())
                 .unwrap_or_default();
             assert!(err.to_lowercase().contains("captcha"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn variables_read_for_other_purposes_are_not_settings_but_typos_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            for name in NOT_SETTINGS {
+                jail.set_env(format!("PINGYI_{}", name.to_uppercase()), "1");
+            }
+            Settings::load().map_err(|e| e.to_string())?;
+            jail.set_env("PINGYI_LOGIN_MAX_FAILURE", "3");
+            let err = Settings::load()
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains("login_max_failure"), "{err}");
             Ok(())
         });
     }

@@ -200,6 +200,7 @@ office_issue = Issue
 office_role = Role
 office_role_analyst_read_only = Analyst (read only)
 office_locked_until = Locked until
+office_unlock = Unlock
 office_add_user = Add a user
 office_initial_password = Initial password (at least 10 characters)
 office_user_institution = Institution code (institution users only)

@@ -197,6 +197,7 @@ office_issue = 签发
 office_role = 角色
 office_role_analyst_read_only = 分析员（只读）
 office_locked_until = 锁定至
+office_unlock = 解锁
 office_add_user = 新增账号
 office_initial_password = 初始密码（至少 10 个字符）
 office_user_institution = 单位编号（仅单位用户填写）

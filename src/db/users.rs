@@ -9,10 +9,10 @@
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 use entity::{api_token, office_session, office_user};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, SqlErr,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, SqlErr,
 };
 
 use crate::auth::{Role, SESSION_HOURS, Session, User, password};
@@ -137,10 +137,12 @@ pub async fn list(db: &impl ConnectionTrait) -> anyhow::Result<Vec<office_user::
 #[derive(Debug)]
 pub enum Login {
     Ok(User),
-    /// Unknown user, disabled account or wrong password: one answer for all.
+    /// Unknown user, disabled account or wrong password.
     Invalid,
-    /// Too many failures in a row; refused until then, whatever the password.
-    Locked(DateTime<Utc>),
+    /// The account is locked (or this attempt locked it), whatever the
+    /// password. Answered exactly as [`Login::Invalid`]: only logs tell them
+    /// apart, so a sign-in page does not reveal which accounts exist.
+    Locked,
 }
 
 /// Lock-out policy.
@@ -150,8 +152,19 @@ pub struct Lockout {
     pub minutes: u32,
 }
 
-/// Checks a user name and password, counting failures per account: the
-/// `max_failures`-th failure in a row locks the account for `minutes`.
+/// Checks a user name and password, counting failures per account: after
+/// `max_failures` failures in a row the account is locked for `minutes`,
+/// and while it is locked every attempt is refused, the right password too.
+///
+/// Each attempt is counted *before* its password is verified, by one
+/// conditional UPDATE that also refuses it when the account is locked (see
+/// [`count_attempt`]): so concurrent guesses cannot all pass a lock check
+/// that is only written after argon2 has run, and at most `max_failures`
+/// passwords are ever verified between two lock-outs. A success resets the
+/// count, unless a concurrent attempt has locked the account meanwhile.
+///
+/// Unknown, disabled and locked accounts still verify a password (against a
+/// dummy hash), so every refusal takes about as long as a wrong password.
 pub async fn login(
     db: &impl ConnectionTrait,
     username: &str,
@@ -163,67 +176,149 @@ pub async fn login(
         .one(db)
         .await
         .context("Failed to look up a user")?;
-    let now = Utc::now();
-    if let Some(until) = row
-        .as_ref()
-        .and_then(|r| r.locked_until)
-        .filter(|u| *u > now)
-    {
-        return Ok(Login::Locked(until));
-    }
-    let hash = match &row {
-        Some(r) if r.active => r.password_hash.clone(),
-        _ => password::dummy_hash().to_owned(),
-    };
-    let text = password_text.to_owned();
-    let matches = tokio::task::spawn_blocking(move || password::verify(&text, &hash))
-        .await
-        .context("Password verification was cancelled")?;
     let Some(row) = row.filter(|r| r.active) else {
+        verify(password_text, None).await?;
         return Ok(Login::Invalid);
     };
-    if matches {
-        office_user::Entity::update_many()
-            .col_expr(office_user::Column::FailedLogins, Expr::value(0))
-            .col_expr(
-                office_user::Column::LockedUntil,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .filter(office_user::Column::Id.eq(row.id))
-            .exec(db)
-            .await
-            .context("Failed to reset the failure count")?;
-        return Ok(Login::Ok(to_user(&row)?));
+    let Some(attempt) = count_attempt(db, row.id, lockout, Utc::now()).await? else {
+        verify(password_text, None).await?;
+        return Ok(Login::Locked);
+    };
+    let locks = attempt >= i64::from(lockout.max_failures);
+    if !verify(password_text, Some(row.password_hash.clone())).await? {
+        if locks {
+            tracing::warn!(user = %row.username, "Office account locked after repeated failed logins");
+            return Ok(Login::Locked);
+        }
+        return Ok(Login::Invalid);
     }
-    // Counted in the database, so concurrent attempts and several instances
-    // all count.
-    office_user::Entity::update_many()
+    // Reset, unless the account was locked meanwhile by another attempt.
+    // The lock this attempt set itself (it was the last one allowed) is
+    // recognised by the count it left: nothing is counted while a lock holds.
+    let cleared = office_user::Entity::update_many()
+        .col_expr(office_user::Column::FailedLogins, Expr::value(0))
         .col_expr(
-            office_user::Column::FailedLogins,
-            Expr::col(office_user::Column::FailedLogins).add(1),
+            office_user::Column::LockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
         )
         .filter(office_user::Column::Id.eq(row.id))
+        .filter(
+            Condition::any()
+                .add(office_user::Column::LockedUntil.is_null())
+                .add(office_user::Column::FailedLogins.eq(attempt)),
+        )
         .exec(db)
         .await
-        .context("Failed to count a failed login")?;
-    let failures = office_user::Entity::find_by_id(row.id)
-        .one(db)
-        .await
-        .context("Failed to read the failure count")?
-        .map_or(0, |r| r.failed_logins);
-    if failures >= lockout.max_failures as i32 {
-        let until = now + Duration::minutes(i64::from(lockout.minutes));
-        office_user::Entity::update_many()
-            .col_expr(office_user::Column::FailedLogins, Expr::value(0))
-            .col_expr(office_user::Column::LockedUntil, Expr::value(Some(until)))
-            .filter(office_user::Column::Id.eq(row.id))
-            .exec(db)
-            .await
-            .context("Failed to lock an account")?;
-        tracing::warn!(user = %row.username, "Office account locked after repeated failed logins");
-        return Ok(Login::Locked(until));
+        .context("Failed to reset the failure count")?
+        .rows_affected;
+    if cleared == 0 {
+        return Ok(Login::Locked);
     }
-    Ok(Login::Invalid)
+    Ok(Login::Ok(to_user(&row)?))
+}
+
+/// Passwords verified at once. Each argon2 verification holds 19 MiB and a
+/// blocking thread for tens of milliseconds; unbounded, a flood of sign-ins
+/// from many addresses would take as many threads and as much memory as it
+/// liked. Attempts beyond it wait their turn.
+static VERIFY_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
+/// Verifies a password against `hash`, or against the dummy hash for the
+/// same work without an account (`None`), off the async executor: argon2 is
+/// slow on purpose.
+async fn verify(password_text: &str, hash: Option<String>) -> anyhow::Result<bool> {
+    let _slot = VERIFY_SLOTS
+        .acquire()
+        .await
+        .context("The password verification queue is closed")?;
+    let text = password_text.to_owned();
+    tokio::task::spawn_blocking(move || match hash {
+        Some(hash) => password::verify(&text, &hash),
+        None => password::verify(&text, password::dummy_hash()),
+    })
+    .await
+    .context("Password verification was cancelled")
+}
+
+/// Counts one sign-in attempt of account `id`, atomically with the lock
+/// check; returns the attempt's number in the current run of failures, or
+/// `None` when the account is locked (and nothing was counted).
+///
+/// One statement, so concurrent attempts (and instances) are serialised by
+/// the database:
+///
+/// ```sql
+/// UPDATE office_user
+/// SET failed_logins = n,
+///     locked_until = CASE WHEN n >= max THEN now + minutes ELSE NULL END
+/// WHERE id = ? AND (locked_until IS NULL OR locked_until <= now)
+/// RETURNING failed_logins
+/// -- n: 1 after an expired lock, else failed_logins + 1
+/// ```
+async fn count_attempt(
+    db: &impl ConnectionTrait,
+    id: i32,
+    lockout: Lockout,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<i64>> {
+    use office_user::Column as C;
+    let until = now + Duration::minutes(i64::from(lockout.minutes));
+    // Where no lock holds, a lock time left over is an expired one: the
+    // run of failures starts again.
+    let attempt = || {
+        Expr::case(Expr::col(C::LockedUntil).is_not_null(), Expr::val(1))
+            .finally(Expr::col(C::FailedLogins).add(1))
+    };
+    let statement = Query::update()
+        .table(office_user::Entity)
+        .value(C::FailedLogins, attempt())
+        .value(
+            C::LockedUntil,
+            Expr::case(
+                Expr::expr(attempt()).gte(i64::from(lockout.max_failures)),
+                Expr::val(Some(until)),
+            )
+            .finally(Expr::val(Option::<DateTime<Utc>>::None)),
+        )
+        .and_where(Expr::col(C::Id).eq(id))
+        .and_where(
+            Expr::col(C::LockedUntil)
+                .is_null()
+                .or(Expr::col(C::LockedUntil).lte(now)),
+        )
+        .returning_col(C::FailedLogins)
+        .to_owned();
+    let Some(row) = db
+        .query_one(&statement)
+        .await
+        .context("Failed to count a sign-in attempt")?
+    else {
+        return Ok(None);
+    };
+    let n = row
+        .try_get_by_index::<i32>(0)
+        .map(i64::from)
+        .or_else(|_| row.try_get_by_index::<i64>(0))
+        .context("Failed to read the failure count")?;
+    Ok(Some(n))
+}
+
+/// Lifts the lock of an account and clears its failure count (by an
+/// administrator or the `pingyi user unlock` command); false when there is
+/// no such account.
+pub async fn unlock(db: &impl ConnectionTrait, username: &str) -> anyhow::Result<bool> {
+    Ok(office_user::Entity::update_many()
+        .col_expr(office_user::Column::FailedLogins, Expr::value(0))
+        .col_expr(
+            office_user::Column::LockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(office_user::Column::Username.eq(username.trim()))
+        .exec(db)
+        .await
+        .context("Failed to unlock an account")?
+        .rows_affected
+        > 0)
 }
 
 fn session_hash(keys: &Keys, id: &str) -> String {

@@ -18,6 +18,8 @@ pub enum Scope {
     PageView,
     Submission,
     SubnetSubmission,
+    /// Office sign-in attempts (`POST /office/login`).
+    Login,
 }
 
 impl Scope {
@@ -26,6 +28,7 @@ impl Scope {
             Scope::PageView => "view",
             Scope::Submission => "submit",
             Scope::SubnetSubmission => "subnet",
+            Scope::Login => "login",
         }
     }
 
@@ -53,6 +56,7 @@ impl Scope {
                 Duration::from_secs(3600),
                 s.subnet_submission_burst,
             ),
+            Scope::Login => (s.logins_per_hour, Duration::from_secs(3600), s.login_burst),
         }
     }
 }
@@ -86,6 +90,7 @@ pub struct LocalLimiter {
     views: Keyed,
     submissions: Keyed,
     subnets: Keyed,
+    logins: Keyed,
     clock: DefaultClock,
 }
 
@@ -103,6 +108,7 @@ impl LocalLimiter {
             views: Governor::keyed(quota(Scope::PageView.quota(settings))),
             submissions: Governor::keyed(quota(Scope::Submission.quota(settings))),
             subnets: Governor::keyed(quota(Scope::SubnetSubmission.quota(settings))),
+            logins: Governor::keyed(quota(Scope::Login.quota(settings))),
             clock: DefaultClock::default(),
         }
     }
@@ -112,6 +118,7 @@ impl LocalLimiter {
             Scope::PageView => &self.views,
             Scope::Submission => &self.submissions,
             Scope::SubnetSubmission => &self.subnets,
+            Scope::Login => &self.logins,
         };
         limiter
             .check_key(&key.to_owned())
@@ -123,6 +130,7 @@ impl LocalLimiter {
         self.views.retain_recent();
         self.submissions.retain_recent();
         self.subnets.retain_recent();
+        self.logins.retain_recent();
     }
 }
 
@@ -146,6 +154,8 @@ mod tests {
             submission_burst: 1,
             subnet_submissions_per_hour: 1,
             subnet_submission_burst: 1,
+            logins_per_hour: 1,
+            login_burst: 2,
         };
         let limiter = LocalLimiter::new(&settings);
         for _ in 0..3 {
@@ -159,5 +169,9 @@ mod tests {
         assert!(limiter.check_now(Scope::PageView, "b").is_ok());
         assert!(limiter.check_now(Scope::Submission, "a").is_ok());
         assert!(matches!(limiter.check_now(Scope::Submission, "a"), Err(r) if r.seconds() > 3000));
+        // Sign-ins have a quota of their own.
+        assert!(limiter.check_now(Scope::Login, "a").is_ok());
+        assert!(limiter.check_now(Scope::Login, "a").is_ok());
+        assert!(matches!(limiter.check_now(Scope::Login, "a"), Err(r) if r.seconds() > 3000));
     }
 }

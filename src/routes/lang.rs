@@ -1,30 +1,30 @@
 use actix_web::cookie::{Cookie, SameSite, time::Duration};
 use actix_web::http::header;
-use actix_web::{HttpResponse, web};
-use serde::Deserialize;
+use actix_web::{HttpRequest, HttpResponse, web};
 
+use crate::domain::local_path::LocalPath;
 use crate::error::PageError;
 use crate::state::{AppState, LANG_COOKIE};
 use crate::templates::Lang;
-
-#[derive(Deserialize)]
-pub struct Next {
-    next: Option<String>,
-}
 
 /// Remembers the chosen language and goes back to the page it was chosen on.
 pub async fn switch(
     state: web::Data<AppState>,
     lang: web::Path<String>,
-    query: web::Query<Next>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     let lang = Lang::parse(&lang).ok_or(PageError::NotFound)?;
-    // Only local paths: never an open redirect to another site.
-    let next = query
-        .next
-        .as_deref()
-        .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .unwrap_or("/");
+    // The query is read leniently (bytes that are not UTF-8 become U+FFFD,
+    // a repeated `next` counts once): whatever it holds, the answer is a
+    // redirect. Only a local path is followed: never an open redirect,
+    // never a broken header.
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let next = pairs
+        .iter()
+        .find(|(name, _)| name == "next")
+        .map(|(_, value)| value.as_str());
+    let next = LocalPath::or(next, "/");
     let cookie = Cookie::build(LANG_COOKIE, lang.code())
         .path("/")
         .max_age(Duration::days(365))
@@ -33,7 +33,7 @@ pub async fn switch(
         .secure(state.settings.secure_cookies)
         .finish();
     Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, next))
+        .insert_header((header::LOCATION, next.as_str()))
         .cookie(cookie)
         .finish())
 }

@@ -93,6 +93,47 @@ async fn english_is_one_switch_away() {
 }
 
 #[actix_web::test]
+async fn the_language_switch_returns_only_to_a_local_path_and_never_fails_on_its_next() {
+    let app = spawn_app_with(|s| {
+        s.rate_limit.page_view_burst = 10_000;
+    })
+    .await;
+    let browser = app.browser("198.51.100.44");
+    for (query, expected) in [
+        // A tab, a newline or a backslash that browsers drop or turn into
+        // `/`, making `//evil.example`: another site.
+        ("next=/%09/evil.example/x", "/"),
+        ("next=/%0A/evil.example", "/"),
+        ("next=/%5Cevil.example", "/"),
+        ("next=%2F%2Fevil.example", "/"),
+        ("next=/%252F/evil.example", "/"),
+        ("next=https://evil.example/", "/"),
+        ("next=javascript:alert(1)", "/"),
+        // Header splitting: once a plain-text 500.
+        ("next=/x%0D%0ASet-Cookie:%20a%3Db", "/"),
+        ("next=/x%0D%0A", "/"),
+        ("next=/x%00", "/"),
+        ("next=/x%7F", "/"),
+        ("next=/%FF%FE", "/%EF%BF%BD%EF%BF%BD"),
+        ("next=/a&next=//evil.example", "/a"),
+        ("next=", "/"),
+        ("", "/"),
+        // Local paths are followed (non-ASCII percent-encoded).
+        ("next=%2Fs%2Fwater-01%3Fx%3D1", "/s/water-01?x=1"),
+        ("next=/results/2026-01", "/results/2026-01"),
+        ("next=/s/%E6%B0%B4", "/s/%E6%B0%B4"),
+    ] {
+        let r = browser.get(&app, &format!("/lang/en?{query}")).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{query}");
+        assert_eq!(r.headers()["location"], expected, "{query}");
+    }
+    let long = format!("/lang/zh?next=/{}", "a".repeat(3000));
+    let r = browser.get(&app, &long).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/");
+}
+
+#[actix_web::test]
 async fn the_qr_code_is_a_printable_svg() {
     let app = spawn_app().await;
     let response = app

@@ -14,6 +14,7 @@ mod office_institutions;
 mod office_model;
 mod office_publish;
 mod office_questionnaires;
+mod office_signin;
 mod office_support;
 mod privacy;
 mod serve_binary;

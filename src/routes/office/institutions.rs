@@ -425,12 +425,22 @@ pub async fn show(
     }
     chart_points.reverse();
     let comments = rectification::commented(&state.db, inst.id, 20).await?;
+    // Institution users see the day a comment was left, never the minute:
+    // at a quiet counter the minute identifies the citizen who wrote it.
+    // The office keeps the minute (to match complaints and appeals).
+    let when_format = if session.user.is_staff() {
+        "%Y-%m-%d %H:%M"
+    } else {
+        "%Y-%m-%d"
+    };
+    let offset = chrono::FixedOffset::east_opt(i32::from(state.settings.utc_offset_hours) * 3600)
+        .unwrap_or_else(|| chrono::Offset::fix(&chrono::Utc));
     let comment_views: Vec<serde_json::Value> = comments
         .iter()
         .map(|c| {
             json!({
                 "response_id": c.response_id, "period": c.period, "source": c.source, "comment": c.comment,
-                "submitted_at": c.submitted_at.format("%Y-%m-%d %H:%M").to_string(),
+                "submitted_at": c.submitted_at.with_timezone(&offset).format(when_format).to_string(),
                 "ratings": c.ratings.iter().map(|(i, r)| format!("{i}:{}", r.map_or("–".into(), |r| r.to_string()))).collect::<Vec<_>>().join(" "),
                 "poor": c.is_poor(), "voided": c.voided, "appeal_status": c.appeal_status,
             })

@@ -3,6 +3,7 @@
 //! server-side, in an HttpOnly, SameSite=Strict cookie.
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
@@ -12,7 +13,10 @@ use super::error::OfficeError;
 use super::{check_csrf, html, see_other};
 use crate::auth::{Office, SESSION_COOKIE, SESSION_HOURS};
 use crate::db::users::{self, Lockout, Login};
-use crate::routes::survey::{Device, csrf_token, device_id};
+use crate::domain::local_path::LocalPath;
+use crate::guard::charge;
+use crate::guard::rate_limit::Scope;
+use crate::routes::survey::{Device, csrf_token};
 use crate::state::AppState;
 use crate::templates::Message;
 
@@ -21,29 +25,40 @@ pub struct NextQuery {
     next: Option<String>,
 }
 
-/// Only local office paths are followed after sign-in (no open redirect).
-fn safe_next(next: Option<&str>) -> String {
-    next.filter(|n| n.starts_with("/office") && !n.starts_with("//") && !n.contains('\\'))
-        .unwrap_or("/office")
-        .to_owned()
+/// Where a sign-in returns to: a local office path, else the office home
+/// (the dashboard, or an institution user's own page). Never another site,
+/// never a broken `Location` header.
+fn return_to(next: Option<&str>) -> LocalPath {
+    next.and_then(LocalPath::parse)
+        .filter(|p| p.is_under("/office"))
+        .unwrap_or_else(|| LocalPath::or(None, "/office"))
 }
 
-fn render(
+/// The sign-in page with `status`, and the device cookie its CSRF token is
+/// bound to when the browser has none yet.
+fn login_page(
     state: &AppState,
     req: &HttpRequest,
-    device: &str,
-    next: &str,
+    device: Device,
+    status: StatusCode,
+    next: &LocalPath,
     error: Option<Message>,
-) -> Result<String, OfficeError> {
+) -> Result<HttpResponse, OfficeError> {
     let lang = state.lang(req);
     let error = error.map(|m| state.templates.message(lang, &m));
     // `next` is taken by the language switch; the page after sign-in is `return_to`.
-    Ok(state.templates.render(
+    let body = state.templates.render(
         "office/login.html.tera",
         lang,
         req.path(),
-        &json!({ "csrf": csrf_token(state, device), "return_to": next, "error": error }),
-    )?)
+        &json!({ "csrf": csrf_token(state, &device.id), "return_to": next.as_str(), "error": error }),
+    )?;
+    let mut response = html(body);
+    *response.status_mut() = status;
+    if let Some(cookie) = device.new_cookie {
+        response.add_cookie(&cookie).map_err(anyhow::Error::from)?;
+    }
+    Ok(response)
 }
 
 pub async fn form(
@@ -53,18 +68,14 @@ pub async fn form(
     // A new device draws on the page-view quota (see `Device`).
     device: Device,
 ) -> Result<HttpResponse, OfficeError> {
-    let body = render(
+    login_page(
         &state,
         &req,
-        &device.id,
-        &safe_next(query.next.as_deref()),
+        device,
+        StatusCode::OK,
+        &return_to(query.next.as_deref()),
         None,
-    )?;
-    let mut response = html(body);
-    if let Some(cookie) = device.new_cookie {
-        response.add_cookie(&cookie).map_err(anyhow::Error::from)?;
-    }
-    Ok(response)
+    )
 }
 
 #[derive(Deserialize)]
@@ -80,26 +91,40 @@ pub async fn submit(
     state: web::Data<AppState>,
     req: HttpRequest,
     form: web::Form<LoginForm>,
+    device: Device,
 ) -> Result<HttpResponse, OfficeError> {
-    let device = device_id(&state, &req).ok_or(OfficeError::BadForm)?;
-    if !bool::from(
-        form.csrf
-            .as_bytes()
-            .ct_eq(csrf_token(&state, &device).as_bytes()),
-    ) {
+    let next = return_to(form.next.as_deref());
+    // Every attempt draws on its address's quota, before anything else: the
+    // per-account lock-out alone would let one address try every account.
+    if let Err(retry) = charge(&state, &req, Scope::Login).await {
+        metrics::counter!("pingyi_rate_limited_total", "scope" => "login").increment(1);
+        let mut response = login_page(
+            &state,
+            &req,
+            device,
+            StatusCode::TOO_MANY_REQUESTS,
+            &next,
+            Some(Message::new("msg_login_too_many")),
+        )?;
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            header::HeaderValue::from(retry.seconds()),
+        );
+        return Ok(response);
+    }
+    // A browser without a device cookie cannot hold a token for it.
+    if device.new_cookie.is_some()
+        || !bool::from(
+            form.csrf
+                .as_bytes()
+                .ct_eq(csrf_token(&state, &device.id).as_bytes()),
+        )
+    {
         return Err(OfficeError::BadForm);
     }
-    let next = safe_next(form.next.as_deref());
     let lockout = Lockout {
         max_failures: state.settings.login_max_failures,
         minutes: state.settings.login_lockout_minutes,
-    };
-    let refuse = |message: Message| -> Result<HttpResponse, OfficeError> {
-        let body = render(&state, &req, &device, &next, Some(message))?;
-        Ok(HttpResponse::Unauthorized()
-            .insert_header(actix_web::http::header::ContentType::html())
-            .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-            .body(body))
     };
     match users::login(&state.db, &form.username, &form.password, lockout).await? {
         Login::Ok(user) => {
@@ -112,14 +137,19 @@ pub async fn submit(
                 .max_age(CookieDuration::hours(SESSION_HOURS))
                 .finish();
             tracing::info!(user = %user.username, "Office sign-in");
-            let mut response = see_other(&next);
+            let mut response = see_other(next.as_str());
             response.add_cookie(&cookie).map_err(anyhow::Error::from)?;
             Ok(response)
         }
-        Login::Invalid => refuse(Message::new("msg_login_invalid")),
-        Login::Locked(until) => refuse(
-            Message::new("msg_login_locked")
-                .arg("until", until.format("%Y-%m-%d %H:%M").to_string()),
+        // One answer for an unknown user, a wrong password and a locked
+        // account: the page must not tell which accounts exist.
+        Login::Invalid | Login::Locked => login_page(
+            &state,
+            &req,
+            device,
+            StatusCode::UNAUTHORIZED,
+            &next,
+            Some(Message::new("msg_login_invalid")),
         ),
     }
 }

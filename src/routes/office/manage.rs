@@ -4,7 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use anyhow::Context;
 use entity::{model_version, questionnaire, questionnaire_item};
-use sea_orm::{EntityTrait, QueryOrder};
+use sea_orm::{EntityTrait, QueryOrder, TransactionTrait};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -227,12 +227,16 @@ pub async fn users(
 ) -> Result<HttpResponse, OfficeError> {
     require_admin(&session)?;
     let catalog = state.catalog.get();
+    let now = chrono::Utc::now();
     let all: Vec<serde_json::Value> = users::list(&state.db)
         .await?
         .into_iter()
         .map(|u| {
             let inst = u.institution_id.and_then(|id| catalog.institutions.iter().find(|i| i.id == id)).map(|i| i.code.clone());
-            json!({ "username": u.username, "role": u.role, "institution": inst, "locked_until": u.locked_until, "active": u.active })
+            let locked = u.locked_until.is_some_and(|t| t > now);
+            json!({ "id": u.id, "username": u.username, "role": u.role, "institution": inst,
+                    "locked_until": u.locked_until.filter(|_| locked).map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
+                    "failed_logins": u.failed_logins, "unlockable": locked || u.failed_logins > 0, "active": u.active })
         })
         .collect();
     page(
@@ -295,6 +299,45 @@ pub async fn add_user(
         role.as_str(),
     )
     .await?;
+    Ok(see_other("/office/users"))
+}
+
+#[derive(Deserialize)]
+pub struct UnlockForm {
+    csrf: String,
+}
+
+/// Lifts an account's lock-out and clears its failure count (audited).
+pub async fn unlock_user(
+    state: web::Data<AppState>,
+    Office(session): Office,
+    id: web::Path<i32>,
+    form: web::Form<UnlockForm>,
+) -> Result<HttpResponse, OfficeError> {
+    require_admin(&session)?;
+    check_csrf(&session, &form.csrf)?;
+    let id = id.into_inner();
+    let account = entity::office_user::Entity::find_by_id(id)
+        .one(&state.db)
+        .await
+        .context("Failed to look up a user")?
+        .ok_or(OfficeError::NotFound)?;
+    // The change and its audit entry commit together.
+    let txn = state
+        .db
+        .begin()
+        .await
+        .context("Failed to start a transaction")?;
+    users::unlock(&txn, &account.username).await?;
+    audit::record(
+        &txn,
+        &session.user.username,
+        "user.unlock",
+        &account.username,
+        "",
+    )
+    .await?;
+    txn.commit().await.context("Failed to commit the unlock")?;
     Ok(see_other("/office/users"))
 }
 

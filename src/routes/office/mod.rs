@@ -59,6 +59,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .route("/audit", web::get().to(manage::audit))
             .route("/users", web::get().to(manage::users))
             .route("/users", web::post().to(manage::add_user))
+            .route("/users/{id}/unlock", web::post().to(manage::unlock_user))
             .route("/tokens", web::get().to(manage::tokens))
             .route("/tokens", web::post().to(manage::add_token))
             .route("/tokens/{id}/revoke", web::post().to(manage::revoke_token))
