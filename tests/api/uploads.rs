@@ -1360,3 +1360,40 @@ async fn an_upload_waits_for_a_publish_in_progress_and_then_finds_the_period_fro
         0
     );
 }
+
+#[actix_web::test]
+async fn the_openapi_document_describes_the_upload_bodies_as_files() {
+    // Before: the operation had no request body, so API fuzzing sent none.
+    let app = spawn_app().await;
+    let doc: Value = reqwest::get(app.url("/api/docs/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let body = &doc["paths"]["/api/v1/uploads"]["post"]["requestBody"];
+    assert_eq!(body["required"], true, "{body}");
+    let content = &body["content"];
+    let file = &content["multipart/form-data"]["schema"]["properties"]["file"];
+    assert_eq!(file["type"], "string", "{body}");
+    assert_eq!(file["format"], "binary", "{body}");
+    assert_eq!(
+        content["multipart/form-data"]["schema"]["required"][0],
+        "file"
+    );
+    assert_eq!(content[XLSX]["schema"]["format"], "binary", "{body}");
+    assert_eq!(content["text/csv"]["schema"]["type"], "string", "{body}");
+    assert_eq!(
+        content["application/json"]["schema"]["type"], "array",
+        "{body}"
+    );
+    let parameters = doc["paths"]["/api/v1/uploads"]["post"]["parameters"]
+        .as_array()
+        .unwrap();
+    assert!(parameters.iter().any(|p| p["name"] == "filename"));
+    // The documented CSV example is a file the endpoint stores.
+    let example = content["text/csv"]["example"].as_str().unwrap().to_owned();
+    let firm = water_firm(&app, "huace").await;
+    let (status, answer) = upload_csv(&app, &firm, example.into_bytes()).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+}
