@@ -1112,6 +1112,103 @@ fn excel_date(serial: f64, date1904: bool) -> Option<String> {
 mod tests {
     use super::*;
 
+    fn rows_of(path: &Path) -> Result<Vec<(u32, Vec<String>, Option<u32>)>, FileError> {
+        let mut rows = Vec::new();
+        read_xlsx(path, &mut |r: Record<'_>| {
+            rows.push((r.row, r.cells.to_vec(), r.beyond));
+            ControlFlow::Continue(())
+        })?;
+        Ok(rows)
+    }
+
+    #[test]
+    fn the_libreoffice_fixture_reads_as_before() {
+        // As calamine read it: the header fixes the width, date cells in
+        // full, whole numbers bare, blanks kept, a trailing blank padded.
+        let rows = rows_of(Path::new(
+            "../tests/fixtures/uploads/water_libreoffice.xlsx",
+        ))
+        .unwrap();
+        let source =
+            std::fs::read_to_string("../tests/fixtures/uploads/water_libreoffice_source.csv")
+                .unwrap();
+        let mut csv = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(source.as_bytes());
+        let expected: Vec<Vec<String>> = csv
+            .records()
+            .map(|r| {
+                r.unwrap()
+                    .iter()
+                    .map(|c| match c {
+                        // LibreOffice made these date cells.
+                        "2025-10-08" => "2025-10-08 00:00:00".to_owned(),
+                        c if c.len() == 16 && c.starts_with("2025-10-0") => format!("{c}:00"),
+                        c => c.to_owned(),
+                    })
+                    .collect()
+            })
+            .collect();
+        assert_eq!(rows.len(), 5);
+        for (i, (row, cells, beyond)) in rows.iter().enumerate() {
+            assert_eq!(*row, i as u32 + 1);
+            assert_eq!(cells, &expected[i]);
+            assert_eq!(*beyond, None);
+        }
+    }
+
+    #[test]
+    fn the_fuzz_seeds_read_as_their_names_say() {
+        let seeds = Path::new("../fuzz/seeds/upload_xlsx");
+        let rows = rows_of(&seeds.join("cell_kinds.xlsx")).unwrap();
+        let (row, cells, _) = rows.last().unwrap();
+        assert_eq!(*row, 9);
+        // Rich runs joined, phonetic text left out, entities resolved;
+        // booleans, errors, ISO dates and formula results as shown.
+        assert_eq!(
+            &cells[..5],
+            ["a&b一", "TRUE", "#N/A", "2025-10-05T10:30:00", "s"]
+        );
+        assert_eq!(cells.len(), 14);
+        let error = rows_of(&seeds.join("unique_count_10e13.xlsx")).unwrap_err();
+        assert_eq!(error.code(), "xlsx_too_large", "{error}");
+        let error = rows_of(&seeds.join("header_at_xfd.xlsx")).unwrap_err();
+        assert_eq!(error.code(), "xlsx_too_large", "{error}");
+    }
+
+    #[test]
+    fn inflated_parts_stop_at_their_limits_whatever_they_declare() {
+        let guard = |budget: u64, ratio_cap: u64| Inflated {
+            inner: io::repeat(b'a'),
+            role: "worksheet",
+            produced: 0,
+            budget,
+            total_mib: budget / (1024 * 1024),
+            ratio_cap,
+            since_token: 0,
+            violation: None,
+        };
+        let mut sink = vec![0u8; 64 * 1024];
+        // (limits, whether the XML reader finishes tokens meanwhile, message)
+        for (mut part, tokens, says) in [
+            (guard(8 << 20, u64::MAX), true, "MiB of XML"),
+            (guard(u64::MAX, 4 << 20), true, "times its compressed size"),
+            (guard(u64::MAX, u64::MAX), false, "tag or text longer"),
+        ] {
+            let error = loop {
+                if let Err(e) = part.read(&mut sink) {
+                    break e;
+                }
+                if tokens {
+                    part.since_token = 0;
+                }
+                assert!(part.produced < 16 << 20, "never stopped: {says}");
+            };
+            assert!(error.to_string().contains(says), "{error}");
+            assert!(part.violation.is_some());
+        }
+    }
+
     #[test]
     fn column_letters_round_trip_within_the_grid() {
         for (letters, index) in [("A", 0), ("Z", 25), ("AA", 26), ("XFD", 16_383)] {
