@@ -1112,7 +1112,10 @@ fn excel_date(serial: f64, date1904: bool) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn rows_of(path: &Path) -> Result<Vec<(u32, Vec<String>, Option<u32>)>, FileError> {
+    /// (row, cells, first column beyond the header) of each record.
+    type Rows = Vec<(u32, Vec<String>, Option<u32>)>;
+
+    fn rows_of(path: &Path) -> Result<Rows, FileError> {
         let mut rows = Vec::new();
         read_xlsx(path, &mut |r: Record<'_>| {
             rows.push((r.row, r.cells.to_vec(), r.beyond));
