@@ -9,8 +9,8 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use entity::upload;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement, TryInsertResult, Value,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Statement, TryInsertResult, Value,
 };
 
 use crate::domain::period::Period;
@@ -82,6 +82,28 @@ pub async fn record_stored(
         TryInsertResult::Inserted(r) => Some(r.last_insert_id),
         TryInsertResult::Conflicted | TryInsertResult::Empty => None,
     })
+}
+
+/// Of the periods an upload stores rows in, the first that is frozen, read
+/// inside the storing transaction so that publishing cannot slip between the
+/// check and the commit: on PostgreSQL each period's advisory lock is held
+/// shared until the transaction ends, exactly as a citizen batch holds it
+/// (`db::writer::period_frozen_for_write`, the same function), so a publish
+/// waits for the upload and a later upload sees the freeze. Periods are
+/// locked in order, so two uploads never wait on each other crosswise.
+pub async fn periods_frozen_for_write(
+    txn: &DatabaseTransaction,
+    periods: &[Period],
+) -> anyhow::Result<Option<Period>> {
+    let mut sorted = periods.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    for period in sorted {
+        if crate::db::writer::period_frozen_for_write(txn, period).await? {
+            return Ok(Some(period));
+        }
+    }
+    Ok(None)
 }
 
 /// The stored upload of this file by this organisation, if any.

@@ -257,8 +257,9 @@ fn respondent_key(r: &NewResponse) -> (i32, Period, &str) {
 /// and the export that follows it sees them, and later batches see the
 /// freeze. (Shared advisory locks live in memory: unlike `FOR SHARE` on the
 /// state row, they write nothing.) SQLite serialises write transactions, so
-/// there the check inside the batch's transaction is enough.
-async fn period_frozen_for_write(
+/// there the check inside the batch's transaction is enough. Assessor
+/// uploads take the same lock (`db::uploads::periods_frozen_for_write`).
+pub(crate) async fn period_frozen_for_write(
     txn: &DatabaseTransaction,
     period: Period,
 ) -> anyhow::Result<bool> {

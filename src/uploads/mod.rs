@@ -361,19 +361,18 @@ async fn store(
             .ok_or_else(|| anyhow::anyhow!("A concurrent upload of the file vanished"))?;
         return Ok(Outcome::Replayed(UploadReport::from_record(first)));
     };
-    // A period may have been published since the rules were read.
-    for p in periods_used {
-        if periods::is_frozen(&txn, p).await? {
-            txn.rollback().await.context("Failed to roll back")?;
-            let errors = vec![RowError {
-                row: None,
-                column: Some(validate::PERIOD.into()),
-                code: ErrorCode::FrozenPeriod.as_str().into(),
-                message: format!("Period {p} was published and frozen during the upload"),
-            }];
-            let report = invalid(ctx, org, file, total_rows, 1, errors, started).await?;
-            return Ok(Outcome::Invalid(report));
-        }
+    // A period may have been published since the rules were read; from here
+    // to the commit, publishing waits (the period's lock, as for citizens).
+    if let Some(p) = records::periods_frozen_for_write(&txn, periods_used).await? {
+        txn.rollback().await.context("Failed to roll back")?;
+        let errors = vec![RowError {
+            row: None,
+            column: Some(validate::PERIOD.into()),
+            code: ErrorCode::FrozenPeriod.as_str().into(),
+            message: format!("Period {p} was published and frozen during the upload"),
+        }];
+        let report = invalid(ctx, org, file, total_rows, 1, errors, started).await?;
+        return Ok(Outcome::Invalid(report));
     }
 
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<ValidRow>>(2);

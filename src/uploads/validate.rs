@@ -252,6 +252,19 @@ impl Validator {
         let row = Some(record.row);
         let cells = record.cells;
         let errors_before = self.errors.total;
+        if let Some(col) = record.beyond {
+            self.errors.push(
+                row,
+                None,
+                ErrorCode::RaggedRow,
+                format!(
+                    "The row has a value in column {} but the header has {} columns: values without a column name",
+                    pingyi_parse::upload::xlsx::column_name(col),
+                    layout.width
+                ),
+            );
+            return None;
+        }
         if cells.len() != layout.width {
             let message = if cells.len() > layout.width {
                 format!(

@@ -2,6 +2,7 @@
 //! its format from its content type and name.
 
 pub mod read;
+pub mod xlsx;
 
 use serde::Serialize;
 
