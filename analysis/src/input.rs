@@ -50,7 +50,8 @@ pub(crate) enum Kind {
 pub(crate) struct ColumnSpec {
     pub name: &'static str,
     pub kind: Kind,
-    /// A missing optional column reads as all `false`.
+    /// A missing optional column reads as all `false` (boolean) or all null
+    /// (text).
     pub optional: bool,
 }
 
@@ -79,7 +80,19 @@ pub(crate) const RESPONSE_COLUMNS: &[ColumnSpec] = &[
         kind: Kind::Boolean,
         optional: true,
     },
+    optional_text(SUBMITTED_AT),
+    optional_text(RESPONDENT),
+    optional_text(NETWORK),
+    optional_text(COMMENT_KEY),
 ];
+
+const fn optional_text(name: &'static str) -> ColumnSpec {
+    ColumnSpec {
+        name,
+        kind: Kind::Text,
+        optional: true,
+    }
+}
 
 pub(crate) const ANSWER_COLUMNS: &[ColumnSpec] = &[
     spec(RESPONSE_ID, Kind::Text),
@@ -160,6 +173,10 @@ pub(crate) fn normalise(
     let mut exprs = Vec::with_capacity(columns.len() * 3);
     for c in columns {
         let Some(dtype) = schema.get(c.name) else {
+            if c.optional && c.kind == Kind::Text {
+                exprs.push(lit(NULL).cast(DataType::String).alias(c.name));
+                continue;
+            }
             if c.optional {
                 exprs.push(lit(false).alias(c.name));
                 exprs.push(lit(false).alias(bad(c.name)));
