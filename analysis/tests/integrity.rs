@@ -514,9 +514,9 @@ fn six_with_comments(first: [&str; 4]) -> DataFrame {
     let mut answers = String::from("response_id,item_code,dimension_code,rating\n");
     for i in 1..=6 {
         institutions.push_str(&format!("C{i},water,d1\n"));
-        for j in 0..4 {
+        for (j, own) in first.iter().enumerate() {
             let comment = if i == 1 {
-                first[j].to_owned()
+                (*own).to_owned()
             } else {
                 format!("k{i}{j}")
             };
