@@ -131,7 +131,7 @@ fn scan(table: &str, path: &Path, columns: &[ColumnSpec]) -> Result<LazyFrame, A
             for c in columns {
                 if let Some(dtype) = schema.get(c.name) {
                     let ok = match c.kind {
-                        Kind::Text => dtype.is_string() || dtype.is_null(),
+                        Kind::Text => dtype.is_string() || dtype.is_null() || is_dictionary(dtype),
                         Kind::Integer => dtype.is_integer() || dtype.is_float() || dtype.is_null(),
                         Kind::Boolean => dtype.is_bool() || dtype.is_null(),
                     };
@@ -148,6 +148,12 @@ fn scan(table: &str, path: &Path, columns: &[ColumnSpec]) -> Result<LazyFrame, A
             "unsupported file type (expected .csv or .parquet)",
         ),
     }
+}
+
+/// A dictionary-typed string column (Arrow dictionary, read by polars as a
+/// categorical): strings all the same (`integrity.md` allows them).
+fn is_dictionary(dtype: &DataType) -> bool {
+    dtype.is_categorical() || dtype.is_enum()
 }
 
 fn type_error<T>(table: &str, c: &ColumnSpec, dtype: &DataType) -> Result<T, AnalysisError> {
@@ -188,7 +194,9 @@ pub(crate) fn normalise(
         let x = col(c.name);
         let (value, is_bad) = match c.kind {
             Kind::Text if dtype.is_string() => (x.clone(), None),
-            Kind::Text if dtype.is_null() => (x.clone().cast(DataType::String), None),
+            Kind::Text if dtype.is_null() || is_dictionary(dtype) => {
+                (x.clone().cast(DataType::String), None)
+            }
             Kind::Integer if dtype.is_string() => {
                 let digits = x.clone().str().strip_prefix(lit("-"));
                 let is_int_text = digits.clone().str().len_bytes().gt(lit(0)).and(
