@@ -46,7 +46,7 @@ pub struct AnalyzeArgs {
     /// Run on the database for this period (and the one before, for delta_prev)
     #[arg(long, required_unless_present = "institutions")]
     period: Option<Period>,
-    /// Directory the four output tables are written to
+    /// Directory the output tables (the four indicator tables and integrity) are written to
     #[arg(long)]
     out: PathBuf,
     #[arg(long, value_enum, default_value = "csv")]

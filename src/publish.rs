@@ -48,6 +48,8 @@ pub struct Published {
 /// The seven tables of a computation, as stored with its snapshot.
 struct Computed {
     outputs: [(&'static str, DataFrame); 4],
+    /// The period's `integrity` table (not part of the snapshot).
+    integrity: DataFrame,
     tables: Vec<(String, Vec<u8>)>,
     row_counts: (usize, usize, usize),
     input_hash: String,
@@ -176,6 +178,7 @@ fn compute(
     // The export holds the previous period too (for delta_prev); a snapshot
     // publishes its own period only.
     let only = |df: &DataFrame| frames::filter_eq(df, PERIOD, period);
+    let integrity = only(&outputs.integrity)?;
     let outputs = [
         (
             INSTITUTION_INDICATORS,
@@ -197,6 +200,7 @@ fn compute(
         tables.push(((*name).to_owned(), frames::to_parquet(df)?));
     }
     Ok(Computed {
+        integrity,
         outputs,
         tables,
         row_counts: export.row_counts(),
@@ -253,6 +257,7 @@ pub async fn recompute(
             dimension_indicators: only(&out.dimension_indicators)?,
             group_indicators: only(&out.group_indicators)?,
             survey_quality: only(&out.survey_quality)?,
+            integrity: only(&out.integrity)?,
         })
     })
     .await?
@@ -300,5 +305,6 @@ pub async fn preview(
         dimension_indicators: d,
         group_indicators: g,
         survey_quality: q,
+        integrity: computed.integrity,
     }))
 }

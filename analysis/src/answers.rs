@@ -59,7 +59,9 @@ pub(crate) fn encode(
     ]);
     let response_ids = responses.column(RESPONSE_ID)?.str()?.rechunk();
     let mut walk = Walk::new(response_ids.downcast_as_array());
-    stream_batches(query, BATCH_ROWS, |batch| walk.batch(batch, scale_points))?;
+    stream_batches(ANSWERS, query, BATCH_ROWS, |batch| {
+        walk.batch(batch, scale_points)
+    })?;
     walk.finish()
 }
 
@@ -68,8 +70,9 @@ pub(crate) fn encode(
 /// runs on a thread of its own and waits while a batch is being handled, so
 /// at most a few batches are in memory at once. An error of `each` stops the
 /// query and is returned as it is; an error of the query is one of reading
-/// the answers (see [`unreadable`]).
-fn stream_batches(
+/// input table `table` (see [`unreadable`]).
+pub(crate) fn stream_batches(
+    table: &str,
     query: LazyFrame,
     rows: usize,
     mut each: impl FnMut(DataFrame) -> PolarsResult<()>,
@@ -91,7 +94,7 @@ fn stream_batches(
             Err(panic) => std::panic::resume_unwind(panic),
         };
         handled?;
-        ran.map(|_| ()).map_err(unreadable(ANSWERS))
+        ran.map(|_| ()).map_err(unreadable(table))
     })
 }
 

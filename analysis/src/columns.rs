@@ -18,6 +18,11 @@ pub const VOIDED: &str = "voided";
 pub const ITEM_CODE: &str = "item_code";
 pub const DIMENSION_CODE: &str = "dimension_code";
 pub const RATING: &str = "rating";
+// Optional `responses` columns of the integrity method (`integrity.md`).
+pub const SUBMITTED_AT: &str = "submitted_at";
+pub const RESPONDENT: &str = "respondent";
+pub const NETWORK: &str = "network";
+pub const COMMENT_KEY: &str = "comment_key";
 
 // Source values.
 pub const CITIZEN: &str = "citizen";
@@ -28,6 +33,7 @@ pub const INSTITUTION_INDICATORS: &str = "institution_indicators";
 pub const DIMENSION_INDICATORS: &str = "dimension_indicators";
 pub const GROUP_INDICATORS: &str = "group_indicators";
 pub const SURVEY_QUALITY: &str = "survey_quality";
+pub const INTEGRITY: &str = "integrity";
 
 // Output columns.
 pub const N_CITIZEN: &str = "n_citizen";
@@ -61,6 +67,42 @@ pub const N_SPEEDER: &str = "n_speeder";
 pub const N_VALID: &str = "n_valid";
 pub const N_STRAIGHTLINER: &str = "n_straightliner";
 pub const CRONBACH_ALPHA: &str = "cronbach_alpha";
+
+pub const N: &str = "n";
+pub const NETWORK_TOP_SHARE: &str = "network_top_share";
+pub const BURST_SHARE: &str = "burst_share";
+pub const DUPLICATE_COMMENT_SHARE: &str = "duplicate_comment_share";
+pub const ALL_TOP_SHARE: &str = "all_top_share";
+pub const ROAMING_SHARE: &str = "roaming_share";
+pub const SPEEDER_SHARE: &str = "speeder_share";
+pub const Z_NETWORK: &str = "z_network";
+pub const Z_BURST: &str = "z_burst";
+pub const Z_DUPLICATE_COMMENT: &str = "z_duplicate_comment";
+pub const Z_ALL_TOP: &str = "z_all_top";
+pub const Z_ROAMING: &str = "z_roaming";
+pub const Z_SPEEDER: &str = "z_speeder";
+pub const FLAGS: &str = "flags";
+pub const FLAGGED: &str = "flagged";
+pub const TOP_NETWORK: &str = "top_network";
+pub const TOP_NETWORK_N: &str = "top_network_n";
+pub const BURST_START: &str = "burst_start";
+pub const BURST_N: &str = "burst_n";
+pub const TOP_COMMENT_KEY: &str = "top_comment_key";
+pub const TOP_COMMENT_N: &str = "top_comment_n";
+
+/// The integrity measures in flag order: (flag name, share column, z column).
+pub const INTEGRITY_MEASURES: [(&str, &str, &str); 6] = [
+    ("network", NETWORK_TOP_SHARE, Z_NETWORK),
+    ("burst", BURST_SHARE, Z_BURST),
+    (
+        "duplicate_comment",
+        DUPLICATE_COMMENT_SHARE,
+        Z_DUPLICATE_COMMENT,
+    ),
+    ("all_top", ALL_TOP_SHARE, Z_ALL_TOP),
+    ("roaming", ROAMING_SHARE, Z_ROAMING),
+    ("speeder", SPEEDER_SHARE, Z_SPEEDER),
+];
 
 /// Group types in `group_indicators`.
 pub const GROUP_CATEGORY: &str = "category";
@@ -126,4 +168,32 @@ pub const SURVEY_QUALITY_COLUMNS: [&str; 9] = [
     N_VALID,
     N_STRAIGHTLINER,
     CRONBACH_ALPHA,
+];
+
+/// Column order of `integrity`.
+pub const INTEGRITY_COLUMNS: [&str; 24] = [
+    PERIOD,
+    INSTITUTION_CODE,
+    CATEGORY_CODE,
+    N,
+    NETWORK_TOP_SHARE,
+    BURST_SHARE,
+    DUPLICATE_COMMENT_SHARE,
+    ALL_TOP_SHARE,
+    ROAMING_SHARE,
+    SPEEDER_SHARE,
+    Z_NETWORK,
+    Z_BURST,
+    Z_DUPLICATE_COMMENT,
+    Z_ALL_TOP,
+    Z_ROAMING,
+    Z_SPEEDER,
+    FLAGS,
+    FLAGGED,
+    TOP_NETWORK,
+    TOP_NETWORK_N,
+    BURST_START,
+    BURST_N,
+    TOP_COMMENT_KEY,
+    TOP_COMMENT_N,
 ];

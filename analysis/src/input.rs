@@ -50,7 +50,8 @@ pub(crate) enum Kind {
 pub(crate) struct ColumnSpec {
     pub name: &'static str,
     pub kind: Kind,
-    /// A missing optional column reads as all `false`.
+    /// A missing optional column reads as all `false` (boolean) or all null
+    /// (text).
     pub optional: bool,
 }
 
@@ -79,7 +80,19 @@ pub(crate) const RESPONSE_COLUMNS: &[ColumnSpec] = &[
         kind: Kind::Boolean,
         optional: true,
     },
+    optional_text(SUBMITTED_AT),
+    optional_text(RESPONDENT),
+    optional_text(NETWORK),
+    optional_text(COMMENT_KEY),
 ];
+
+const fn optional_text(name: &'static str) -> ColumnSpec {
+    ColumnSpec {
+        name,
+        kind: Kind::Text,
+        optional: true,
+    }
+}
 
 pub(crate) const ANSWER_COLUMNS: &[ColumnSpec] = &[
     spec(RESPONSE_ID, Kind::Text),
@@ -118,7 +131,7 @@ fn scan(table: &str, path: &Path, columns: &[ColumnSpec]) -> Result<LazyFrame, A
             for c in columns {
                 if let Some(dtype) = schema.get(c.name) {
                     let ok = match c.kind {
-                        Kind::Text => dtype.is_string() || dtype.is_null(),
+                        Kind::Text => dtype.is_string() || dtype.is_null() || is_dictionary(dtype),
                         Kind::Integer => dtype.is_integer() || dtype.is_float() || dtype.is_null(),
                         Kind::Boolean => dtype.is_bool() || dtype.is_null(),
                     };
@@ -135,6 +148,12 @@ fn scan(table: &str, path: &Path, columns: &[ColumnSpec]) -> Result<LazyFrame, A
             "unsupported file type (expected .csv or .parquet)",
         ),
     }
+}
+
+/// A dictionary-typed string column (Arrow dictionary, read by polars as a
+/// categorical): strings all the same (`integrity.md` allows them).
+fn is_dictionary(dtype: &DataType) -> bool {
+    dtype.is_categorical() || dtype.is_enum()
 }
 
 fn type_error<T>(table: &str, c: &ColumnSpec, dtype: &DataType) -> Result<T, AnalysisError> {
@@ -160,6 +179,10 @@ pub(crate) fn normalise(
     let mut exprs = Vec::with_capacity(columns.len() * 3);
     for c in columns {
         let Some(dtype) = schema.get(c.name) else {
+            if c.optional && c.kind == Kind::Text {
+                exprs.push(lit(NULL).cast(DataType::String).alias(c.name));
+                continue;
+            }
             if c.optional {
                 exprs.push(lit(false).alias(c.name));
                 exprs.push(lit(false).alias(bad(c.name)));
@@ -171,7 +194,9 @@ pub(crate) fn normalise(
         let x = col(c.name);
         let (value, is_bad) = match c.kind {
             Kind::Text if dtype.is_string() => (x.clone(), None),
-            Kind::Text if dtype.is_null() => (x.clone().cast(DataType::String), None),
+            Kind::Text if dtype.is_null() || is_dictionary(dtype) => {
+                (x.clone().cast(DataType::String), None)
+            }
             Kind::Integer if dtype.is_string() => {
                 let digits = x.clone().str().strip_prefix(lit("-"));
                 let is_int_text = digits.clone().str().len_bytes().gt(lit(0)).and(

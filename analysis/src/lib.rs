@@ -9,6 +9,7 @@ pub mod columns;
 mod error;
 mod indicators;
 mod input;
+mod integrity;
 mod model;
 mod output;
 mod period;
@@ -19,6 +20,6 @@ mod validate;
 
 pub use error::{AnalysisError, InputError};
 pub use input::Inputs;
-pub use model::{GradeBand, Model, SourceWeights};
+pub use model::{GradeBand, IntegrityParams, Model, SourceWeights};
 pub use output::{Format, Outputs, write_outputs, write_table};
 pub use pipeline::run;

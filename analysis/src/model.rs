@@ -53,6 +53,131 @@ pub struct Model {
     pub grades: Vec<GradeBand>,
     /// Weight tables by category (`default` included), each dimension -> weight.
     pub dimension_weights: BTreeMap<String, BTreeMap<String, f64>>,
+    /// The optional `[integrity]` section (`integrity.md`), defaults filled in.
+    pub integrity: IntegrityParams,
+}
+
+/// The parameters of the rating-integrity detector.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct IntegrityParams {
+    /// Flag when a robust z reaches this.
+    pub z_threshold: f64,
+    /// Smallest spread used in a z.
+    pub scale_floor: f64,
+    /// Width of the busiest window, in minutes.
+    pub burst_window_minutes: i64,
+    /// A respondent rating this many institutions in a period is roaming.
+    pub roaming_institutions: i64,
+    /// Institutions needed to form a baseline.
+    pub min_baseline: i64,
+    /// Fewer comments: `duplicate_comment_share` is null.
+    pub min_comments: i64,
+}
+
+impl Default for IntegrityParams {
+    fn default() -> Self {
+        IntegrityParams {
+            z_threshold: 3.5,
+            scale_floor: 0.05,
+            burst_window_minutes: 60,
+            roaming_institutions: 5,
+            min_baseline: 5,
+            min_comments: 3,
+        }
+    }
+}
+
+const INTEGRITY_KEYS: [&str; 6] = [
+    "z_threshold",
+    "scale_floor",
+    "burst_window_minutes",
+    "roaming_institutions",
+    "min_baseline",
+    "min_comments",
+];
+
+/// The `[integrity]` section: absent means every default; each key is
+/// optional, unknown keys are refused.
+fn integrity(table: &Table) -> Result<IntegrityParams, AnalysisError> {
+    let mut params = IntegrityParams::default();
+    let Some(section) = table.get("integrity") else {
+        return Ok(params);
+    };
+    let Value::Table(t) = section else {
+        return input_err(
+            MODEL,
+            "integrity",
+            format!("expected a table, found {}", section.type_str()),
+        );
+    };
+    if let Some(extra) = t.keys().find(|k| !INTEGRITY_KEYS.contains(&k.as_str())) {
+        return input_err(MODEL, format!("integrity.{extra}"), "unknown key");
+    }
+    let finite = |name: &str| -> Result<Option<f64>, AnalysisError> {
+        let key = format!("integrity.{name}");
+        let Some(v) = t.get(name) else {
+            return Ok(None);
+        };
+        let x = number(v, &key)?;
+        if !x.is_finite() {
+            return input_err(MODEL, key, "must be a finite number");
+        }
+        Ok(Some(x))
+    };
+    // Whole numbers may be written `60` or `60.0`; beyond the range of i64
+    // they saturate (no count or window comes near).
+    let whole = |name: &str| -> Result<Option<i64>, AnalysisError> {
+        match finite(name)? {
+            Some(x) if x.fract() != 0.0 => input_err(
+                MODEL,
+                format!("integrity.{name}"),
+                format!("{x} is not a whole number"),
+            ),
+            Some(x) => Ok(Some(x as i64)),
+            None => Ok(None),
+        }
+    };
+    if let Some(x) = finite("z_threshold")? {
+        params.z_threshold = x;
+    }
+    if let Some(x) = finite("scale_floor")? {
+        params.scale_floor = x;
+    }
+    if let Some(x) = whole("burst_window_minutes")? {
+        params.burst_window_minutes = x;
+    }
+    if let Some(x) = whole("roaming_institutions")? {
+        params.roaming_institutions = x;
+    }
+    if let Some(x) = whole("min_baseline")? {
+        params.min_baseline = x;
+    }
+    if let Some(x) = whole("min_comments")? {
+        params.min_comments = x;
+    }
+    let p = &params;
+    let ranges: [(&str, bool, &str); 6] = [
+        ("z_threshold", p.z_threshold > 0.0, "must be > 0"),
+        ("scale_floor", p.scale_floor > 0.0, "must be > 0"),
+        (
+            "burst_window_minutes",
+            p.burst_window_minutes >= 1,
+            "must be at least 1",
+        ),
+        (
+            "roaming_institutions",
+            p.roaming_institutions >= 2,
+            "must be at least 2",
+        ),
+        ("min_baseline", p.min_baseline >= 3, "must be at least 3"),
+        ("min_comments", p.min_comments >= 2, "must be at least 2"),
+    ];
+    for (name, ok, problem) in ranges {
+        if !ok {
+            return input_err(MODEL, format!("integrity.{name}"), problem);
+        }
+    }
+    Ok(params)
 }
 
 impl Model {
@@ -73,6 +198,7 @@ impl Model {
             source_weights: source_weights(&table)?,
             grades: grades(&table)?,
             dimension_weights: dimension_weights(&table)?,
+            integrity: integrity(&table)?,
         };
         model.check()?;
         Ok(model)
@@ -301,6 +427,20 @@ mod tests {
         assert_eq!(m.weight("hospital", "attitude"), Some(0.30));
         assert_eq!(m.weight("water", "attitude"), Some(0.25));
         assert_eq!(m.weight("water", "nope"), None);
+    }
+
+    #[test]
+    fn integrity_section_defaults_and_whole_floats() {
+        let m = Model::from_toml_str(SAMPLE).unwrap();
+        assert_eq!(m.integrity, IntegrityParams::default());
+        let text = format!(
+            "{SAMPLE}\n[integrity]\nburst_window_minutes = 30.0\nz_threshold = 4\nmin_comments = 2\n"
+        );
+        let m = Model::from_toml_str(&text).unwrap();
+        assert_eq!(m.integrity.burst_window_minutes, 30);
+        assert_eq!(m.integrity.z_threshold, 4.0);
+        assert_eq!(m.integrity.min_comments, 2);
+        assert_eq!(m.integrity.min_baseline, 5);
     }
 
     #[test]

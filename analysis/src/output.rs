@@ -1,4 +1,4 @@
-//! The four output tables and writing them (CSV or Parquet) all-or-nothing.
+//! The output tables (four indicator tables and `integrity`) and writing them (CSV or Parquet) all-or-nothing.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -8,13 +8,15 @@ use polars::prelude::*;
 use crate::columns::*;
 use crate::error::{AnalysisError, input_err};
 
-/// The four output tables, sorted by their keys, columns in spec order.
+/// The output tables, sorted by their keys, columns in spec order.
 #[derive(Debug, Clone)]
 pub struct Outputs {
     pub institution_indicators: DataFrame,
     pub dimension_indicators: DataFrame,
     pub group_indicators: DataFrame,
     pub survey_quality: DataFrame,
+    /// The rating-integrity table (`integrity.md`): flags, never an index.
+    pub integrity: DataFrame,
 }
 
 /// Output file format.
@@ -35,24 +37,25 @@ impl Format {
 
 impl Outputs {
     /// The tables with their names, in spec order.
-    pub fn tables_mut(&mut self) -> [(&'static str, &mut DataFrame); 4] {
+    pub fn tables_mut(&mut self) -> [(&'static str, &mut DataFrame); 5] {
         [
             (INSTITUTION_INDICATORS, &mut self.institution_indicators),
             (DIMENSION_INDICATORS, &mut self.dimension_indicators),
             (GROUP_INDICATORS, &mut self.group_indicators),
             (SURVEY_QUALITY, &mut self.survey_quality),
+            (INTEGRITY, &mut self.integrity),
         ]
     }
 }
 
-/// Writes `DIR/<table>.csv|.parquet` for the four tables. Each is written to a
-/// hidden temporary name first and renamed once all four are written, so a
+/// Writes `DIR/<table>.csv|.parquet` for the five tables. Each is written to a
+/// hidden temporary name first and renamed once all are written, so a
 /// failure leaves no partial output (and removes its temporary files).
 pub fn write_outputs(out: &mut Outputs, dir: &Path, format: Format) -> Result<(), AnalysisError> {
     std::fs::create_dir_all(dir)
         .map_err(|e| AnalysisError::io(format!("Failed to create {}", dir.display()), e))?;
     let ext = format.extension();
-    let mut written: Vec<(PathBuf, PathBuf)> = Vec::with_capacity(4);
+    let mut written: Vec<(PathBuf, PathBuf)> = Vec::with_capacity(5);
     for (name, df) in out.tables_mut() {
         let target = dir.join(format!("{name}.{ext}"));
         let temp = dir.join(format!(".{name}.{ext}.tmp"));
@@ -65,7 +68,7 @@ pub fn write_outputs(out: &mut Outputs, dir: &Path, format: Format) -> Result<()
     }
     for (i, (temp, target)) in written.iter().enumerate() {
         if let Err(e) = std::fs::rename(temp, target) {
-            // Undo the renames done so far: all four tables or none.
+            // Undo the renames done so far: all tables or none.
             for (_, done) in &written[..i] {
                 let _ = std::fs::remove_file(done);
             }
@@ -117,6 +120,24 @@ fn write_format(df: &mut DataFrame, path: &Path, format: Format) -> Result<(), A
     let mut file = File::create(path)
         .map_err(|e| AnalysisError::io(format!("Failed to create {}", path.display()), e))?;
     match format {
+        Format::Csv if df.get_column_index(FLAGS).is_some() => {
+            // `integrity.flags` is never null, "no flag" is the empty string;
+            // the CSV writer would quote it (`""`) to tell it from a null,
+            // which this table never has: an empty field, as the spec writes it.
+            let mut view = df
+                .clone()
+                .lazy()
+                .with_column(
+                    when(col(FLAGS).eq(lit("")))
+                        .then(lit(NULL).cast(DataType::String))
+                        .otherwise(col(FLAGS))
+                        .alias(FLAGS),
+                )
+                .collect()?;
+            CsvWriter::new(&mut file)
+                .include_header(true)
+                .finish(&mut view)?
+        }
         Format::Csv => CsvWriter::new(&mut file).include_header(true).finish(df)?,
         Format::Parquet => {
             ParquetWriter::new(&mut file).finish(df)?;

@@ -7,6 +7,7 @@ use crate::answers;
 use crate::columns::*;
 use crate::error::{AnalysisError, unreadable};
 use crate::input::{ANSWER_COLUMNS, INSTITUTION_COLUMNS, Inputs, RESPONSE_COLUMNS, bad, normalise};
+use crate::integrity;
 use crate::model::Model;
 use crate::output::Outputs;
 use crate::period::Period;
@@ -31,6 +32,11 @@ pub fn run(inputs: Inputs, model: &Model) -> Result<Outputs, AnalysisError> {
     let (institutions, categories) = with_category_index(&institutions)?;
     let n_institutions = institutions.height();
 
+    let mut responses = responses;
+    let has_time = responses
+        .collect_schema()
+        .map_err(unreadable(RESPONSES))?
+        .contains(SUBMITTED_AT);
     let responses_lf = normalise(RESPONSES, responses, RESPONSE_COLUMNS)?;
     let responses = responses_lf
         .clone()
@@ -65,9 +71,27 @@ pub fn run(inputs: Inputs, model: &Model) -> Result<Outputs, AnalysisError> {
     clock.lap("sort answers");
     let aggregates = stages::response_aggregates(&compact, items.dims.len(), responses.height())?;
     clock.lap("response aggregates");
-    validate::dimension_weights(model, &institutions, &items.dims, answers_lf, responses_lf)?;
+    validate::dimension_weights(
+        model,
+        &institutions,
+        &items.dims,
+        answers_lf,
+        responses_lf.clone(),
+    )?;
 
+    let ids = responses.column(RESPONSE_ID)?.clone();
     let responses = stages::response_keys(&responses, &institutions, &periods)?;
+    let integrity_rows = integrity::row_measures(
+        responses_lf,
+        has_time,
+        &responses,
+        &ids,
+        keys.piid.height(),
+        n_institutions,
+        &model.integrity,
+    )?;
+    drop(ids);
+    clock.lap("integrity (rows)");
     // Row by row, so the streaming engine computes it in small morsels:
     // the in-memory engine made every intermediate expression a fresh
     // 10M-row column, and touching that much new memory cost more than the
@@ -102,6 +126,8 @@ pub fn run(inputs: Inputs, model: &Model) -> Result<Outputs, AnalysisError> {
     let group_indicators =
         stages::group_indicators(institution_indicators.clone().lazy())?.collect()?;
     clock.lap("indicators");
+    let integrity = integrity::integrity(integrity_rows, &classified, &keys, model)?;
+    clock.lap("integrity");
     let survey_quality = stages::survey_quality(classified.lazy(), alpha, &keys).collect()?;
     clock.lap("survey quality");
     Ok(Outputs {
@@ -109,6 +135,7 @@ pub fn run(inputs: Inputs, model: &Model) -> Result<Outputs, AnalysisError> {
         dimension_indicators,
         group_indicators,
         survey_quality,
+        integrity,
     })
 }
 

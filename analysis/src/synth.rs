@@ -6,6 +6,14 @@
 //! without responses, four quarterly periods, five categories (hospital with
 //! its own weight table in [`SAMPLE_MODEL`]), and two questionnaire versions
 //! (6 or 7 items, so ~6.5 answer rows per response).
+//!
+//! The integrity columns (`submitted_at`, `respondent`, `network`,
+//! `comment_key`) come from a random stream of their own, so the other
+//! columns are the same as before they existed: times spread over each
+//! quarter, hash-like networks (an institution's few local ones, and carrier
+//! networks shared across the city; none for assessor uploads and paper
+//! forms), respondents that are nearly all distinct but for a few roaming
+//! devices, and comment keys that are mostly unique with a few stock phrases.
 
 use polars::prelude::*;
 use rand::rngs::StdRng;
@@ -172,6 +180,8 @@ pub fn generate(n_responses: usize, seed: u64) -> PolarsResult<(DataFrame, DataF
         r_voided.push(rng.r#gen::<f64>() < 0.005);
     }
 
+    let integrity = integrity_columns(seed, &r_inst, &r_source, &r_period, &r_duration);
+
     let response_ids = StringChunked::from_iter_values(
         RESPONSE_ID.into(),
         (0..n_responses).map(|r| format!("R{r:09}")),
@@ -190,6 +200,10 @@ pub fn generate(n_responses: usize, seed: u64) -> PolarsResult<(DataFrame, DataF
             Column::new(PERIOD.into(), r_period),
             Column::new(DURATION_MS.into(), r_duration),
             Column::new(VOIDED.into(), r_voided),
+            Column::new(SUBMITTED_AT.into(), integrity.submitted_at),
+            Column::new(RESPONDENT.into(), integrity.respondent),
+            Column::new(NETWORK.into(), integrity.network),
+            Column::new(COMMENT_KEY.into(), integrity.comment_key),
         ],
     )?;
 
@@ -209,4 +223,90 @@ pub fn generate(n_responses: usize, seed: u64) -> PolarsResult<(DataFrame, DataF
         ],
     )?;
     Ok((institutions, responses, answers))
+}
+
+/// The four integrity columns of the generated responses.
+struct IntegrityColumns {
+    submitted_at: Vec<String>,
+    respondent: Vec<Option<String>>,
+    network: Vec<Option<String>>,
+    comment_key: Vec<Option<String>>,
+}
+
+/// A 32-hex-digit stand-in for a keyed hash of `(kind, value)`.
+fn hash_like(kind: u64, value: u64) -> String {
+    let mix = |mut z: u64| {
+        // splitmix64's finaliser: deterministic and well spread.
+        z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let a = mix(kind.wrapping_mul(0x1000_0000_01b3) ^ value);
+    format!("{a:016x}{:016x}", mix(a))
+}
+
+/// Seconds since 1970 of the first day of a generated quarter, 00:00 UTC.
+fn quarter_start(period: &str) -> i64 {
+    // 2024-01-01, -04-01, -07-01, -10-01.
+    const STARTS: [i64; 4] = [1_704_067_200, 1_711_929_600, 1_719_792_000, 1_727_740_800];
+    let q = PERIODS.iter().position(|p| *p == period).unwrap_or(0);
+    STARTS[q]
+}
+
+fn integrity_columns(
+    seed: u64,
+    institutions: &[u32],
+    sources: &[&str],
+    periods: &[&str],
+    durations: &[Option<i64>],
+) -> IntegrityColumns {
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x1f2e_3d4c_5b6a_7988);
+    let n = institutions.len();
+    let mut out = IntegrityColumns {
+        submitted_at: Vec::with_capacity(n),
+        respondent: Vec::with_capacity(n),
+        network: Vec::with_capacity(n),
+        comment_key: Vec::with_capacity(n),
+    };
+    // A few devices per period rate many institutions.
+    let roamers = 20 + n as u64 / 20_000;
+    for r in 0..n {
+        let inst = u64::from(institutions[r]);
+        let period = periods[r];
+        let p = PERIODS.iter().position(|x| *x == period).unwrap_or(0) as u64;
+        // Over about 91 days, to the millisecond.
+        let sec = quarter_start(period) + rng.gen_range(0..91 * 86_400);
+        let nanos = rng.gen_range(0..1000u32) * 1_000_000;
+        out.submitted_at
+            .push(crate::integrity::format_stamp(sec, nanos));
+        let uploaded = sources[r] == ASSESSOR || durations[r].is_none();
+        if uploaded {
+            out.respondent.push(None);
+            out.network.push(None);
+            out.comment_key.push(None);
+            continue;
+        }
+        let device = if rng.r#gen::<f64>() < 0.01 {
+            rng.gen_range(0..roamers)
+        } else {
+            roamers + rng.gen_range(0..(n as u64) * 4)
+        };
+        out.respondent.push(Some(hash_like(1 + p, device)));
+        let network = if rng.r#gen::<f64>() < 0.3 {
+            // Carrier networks shared across the city.
+            rng.gen_range(0..200)
+        } else {
+            // The institution's neighbourhood.
+            1_000 + inst * 8 + rng.gen_range(0..8)
+        };
+        out.network.push(Some(hash_like(100, network)));
+        let comment = match rng.r#gen::<f64>() {
+            x if x < 0.06 => Some(rng.gen_range(0..20)), // stock phrases
+            x if x < 0.25 => Some(1_000 + r as u64),     // a comment of its own
+            _ => None,
+        };
+        out.comment_key.push(comment.map(|c| hash_like(200, c)));
+    }
+    out
 }

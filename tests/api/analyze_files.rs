@@ -284,3 +284,148 @@ fn assert_nothing_written(out: &Path) {
     let entries = std::fs::read_dir(out).map(|d| d.count()).unwrap_or(0);
     assert_eq!(entries, 0, "{out:?} holds files after an error");
 }
+
+fn integrity_example() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/integrity-example")
+}
+
+/// The integrity example as Parquet files in `dir` (typed as pandas or
+/// polars would write them), `edit` applied to the responses.
+fn integrity_parquet(dir: &Path, edit: impl Fn(DataFrame) -> DataFrame) -> [PathBuf; 3] {
+    ["institutions", "responses", "answers"].map(|table| {
+        let df = CsvReadOptions::default()
+            .with_has_header(true)
+            .with_infer_schema_length(Some(0))
+            .try_into_reader_with_file_path(Some(integrity_example().join(format!("{table}.csv"))))
+            .unwrap()
+            .finish()
+            .unwrap();
+        let mut df = match table {
+            "responses" => edit(
+                df.lazy()
+                    .with_columns([
+                        col("duration_ms").cast(DataType::Int64),
+                        col("voided").eq(lit("true")),
+                    ])
+                    .collect()
+                    .unwrap(),
+            ),
+            "answers" => set(df, col("rating").cast(DataType::Int64)),
+            _ => df,
+        };
+        let path = dir.join(format!("{table}.parquet"));
+        write_parquet(&mut df, &path);
+        path
+    })
+}
+
+#[test]
+fn analyze_writes_the_integrity_table_of_the_worked_example_from_csv_and_parquet() {
+    let work = tempfile::tempdir().unwrap();
+    let csv = ["institutions", "responses", "answers"]
+        .map(|t| integrity_example().join(format!("{t}.csv")));
+    let pq = integrity_parquet(work.path(), |df| df);
+    let model = integrity_example().join("model.toml");
+    for (name, inputs) in [("csv", &csv), ("parquet", &pq)] {
+        let out = work.path().join(format!("out-{name}"));
+        let run = analyze(
+            work.path(),
+            [&inputs[0], &inputs[1], &inputs[2]],
+            &model,
+            &out,
+            "csv",
+        );
+        assert_eq!(run.status.code(), Some(0), "{name}: {}", stderr(&run));
+        assert_csv_matches(
+            &out.join("integrity.csv"),
+            &integrity_example().join("expected/integrity.csv"),
+        );
+        // Beside the four indicator tables.
+        for table in TABLES {
+            assert!(out.join(format!("{table}.csv")).exists(), "{name}: {table}");
+        }
+    }
+    // Parquet out: the same rows, flags never null.
+    let out = work.path().join("out-parquet-format");
+    let run = analyze(
+        work.path(),
+        [&pq[0], &pq[1], &pq[2]],
+        &model,
+        &out,
+        "parquet",
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let file = std::fs::File::open(out.join("integrity.parquet")).unwrap();
+    let df = ParquetReader::new(file).finish().unwrap();
+    assert_eq!(df.height(), 9);
+    assert_eq!(df.column("flags").unwrap().null_count(), 0);
+}
+
+#[test]
+fn analyze_refuses_a_malformed_submitted_at_with_exit_2_and_writes_nothing() {
+    let work = tempfile::tempdir().unwrap();
+    let model = integrity_example().join("model.toml");
+
+    // CSV: one time with a space for the T.
+    let csv_dir = work.path().join("csv");
+    std::fs::create_dir_all(&csv_dir).unwrap();
+    for t in ["institutions", "answers"] {
+        std::fs::copy(
+            integrity_example().join(format!("{t}.csv")),
+            csv_dir.join(format!("{t}.csv")),
+        )
+        .unwrap();
+    }
+    let responses = std::fs::read_to_string(integrity_example().join("responses.csv")).unwrap();
+    std::fs::write(
+        csv_dir.join("responses.csv"),
+        responses.replacen("2013-01-07T05:00:00.000Z", "2013-01-07 05:00:00.000Z", 1),
+    )
+    .unwrap();
+    let csv = ["institutions", "responses", "answers"].map(|t| csv_dir.join(format!("{t}.csv")));
+    let out = work.path().join("out-csv");
+    let run = analyze(
+        work.path(),
+        [&csv[0], &csv[1], &csv[2]],
+        &model,
+        &out,
+        "csv",
+    );
+    let message = stderr(&run);
+    assert_eq!(run.status.code(), Some(2), "{message}");
+    assert!(
+        message.contains("responses")
+            && message.contains("w1d")
+            && message.contains("submitted_at"),
+        "{message}"
+    );
+    assert_nothing_written(&out);
+
+    // Parquet: an empty string on an assessor's row.
+    let pq_dir = work.path().join("pq");
+    std::fs::create_dir_all(&pq_dir).unwrap();
+    let pq = integrity_parquet(&pq_dir, |df| {
+        set(
+            df,
+            when(col("response_id").eq(lit("w6x")))
+                .then(lit(""))
+                .otherwise(col("submitted_at"))
+                .alias("submitted_at"),
+        )
+    });
+    let out = work.path().join("out-parquet");
+    let run = analyze(
+        work.path(),
+        [&pq[0], &pq[1], &pq[2]],
+        &model,
+        &out,
+        "parquet",
+    );
+    let message = stderr(&run);
+    assert_eq!(run.status.code(), Some(2), "{message}");
+    assert!(
+        message.contains("w6x") && message.contains("submitted_at is empty"),
+        "{message}"
+    );
+    assert_nothing_written(&out);
+}
