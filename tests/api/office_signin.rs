@@ -33,29 +33,6 @@ async fn login_csrf(app: &TestApp, browser: &Browser) -> String {
     csrf_of(&page).expect("a login csrf")
 }
 
-async fn post_login(
-    app: &TestApp,
-    browser: &Browser,
-    csrf: &str,
-    username: &str,
-    password: &str,
-    next: &str,
-) -> reqwest::Response {
-    browser
-        .client
-        .post(app.url("/office/login"))
-        .header("x-forwarded-for", &browser.ip)
-        .form(&[
-            ("username", username),
-            ("password", password),
-            ("csrf", csrf),
-            ("next", next),
-        ])
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn account(app: &TestApp, username: &str) -> office_user::Model {
     office_user::Entity::find()
         .filter(office_user::Column::Username.eq(username))

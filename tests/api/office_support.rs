@@ -41,6 +41,26 @@ pub async fn sign_in(
         .await
         .unwrap();
     let csrf = csrf_of(&page).expect("a login csrf");
+    post_login(
+        app,
+        browser,
+        &csrf,
+        username,
+        password,
+        "/office/rectification",
+    )
+    .await
+}
+
+/// POSTs the sign-in form with a CSRF token already in hand.
+pub async fn post_login(
+    app: &TestApp,
+    browser: &Browser,
+    csrf: &str,
+    username: &str,
+    password: &str,
+    next: &str,
+) -> reqwest::Response {
     browser
         .client
         .post(app.url("/office/login"))
@@ -48,8 +68,8 @@ pub async fn sign_in(
         .form(&[
             ("username", username),
             ("password", password),
-            ("csrf", &csrf),
-            ("next", "/office/rectification"),
+            ("csrf", csrf),
+            ("next", next),
         ])
         .send()
         .await
