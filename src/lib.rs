@@ -11,6 +11,7 @@ pub use pingyi_parse::domain;
 pub mod error;
 pub mod frames;
 pub mod guard;
+pub mod integrity;
 pub mod keys;
 pub mod offload;
 pub mod preview;

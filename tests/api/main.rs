@@ -8,6 +8,7 @@ mod cluster;
 mod crash;
 mod durability;
 mod helpers;
+mod integrity_collect;
 mod landing;
 mod office_auth;
 mod office_institutions;

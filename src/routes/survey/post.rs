@@ -12,8 +12,10 @@ use crate::domain::period::{Granularity, Period};
 use crate::domain::submission::Submission;
 use crate::error::PageError;
 use crate::guard::captcha::answer_matches;
+use crate::guard::client_ip::client_addr;
 use crate::guard::dedup::dedup_key;
 use crate::guard::rate_limit::Scope;
+use crate::integrity;
 use crate::keys::Purpose;
 use crate::state::AppState;
 use std::time::Duration;
@@ -172,6 +174,13 @@ pub async fn submit(
         metrics::counter!("pingyi_submissions_refused_total", "reason" => "duplicate").increment(1);
         return already_rated(&state, &req, ticket.is_some());
     }
+    let network_hash = integrity::collect::network_hash(
+        &state.keys,
+        period,
+        client_addr(&req, &state.settings.trusted_proxies),
+    );
+    let comment_key =
+        integrity::collect::comment_key(&state.keys, period, submission.comment.as_deref());
     let response = NewResponse {
         institution_id: institution.id,
         questionnaire_id: questionnaire.id,
@@ -182,6 +191,8 @@ pub async fn submit(
         channel,
         respondent_hash,
         comment: submission.comment,
+        network_hash,
+        comment_key,
         answers: submission
             .answers
             .iter()
