@@ -150,3 +150,163 @@ async fn rows_stored_before_the_integrity_migration_keep_nulls() {
         .unwrap();
     assert_eq!(n.try_get_by_index::<i64>(0).unwrap(), 1);
 }
+
+/// The rows of a CSV table as maps from column to text.
+fn csv_rows(path: &std::path::Path) -> Vec<std::collections::HashMap<String, String>> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            headers
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_owned(), v.to_owned()))
+                .collect()
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn pingyi_export_writes_the_integrity_columns_that_pingyi_analyze_reads() {
+    use crate::analysis_cli::pingyi;
+    use crate::integrity_support::{PERIOD, plant};
+    let app = spawn_app().await;
+    let planted = plant(&app).await;
+    // And one real submission, with what the server keeps of it.
+    let now = pingyi::domain::period::Period::containing(
+        chrono::Utc::now(),
+        app.state.settings.period,
+        app.state.settings.utc_offset_hours,
+    );
+    rate_with(&app, "198.51.100.7", "water-01", Some("很好")).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let ok = |out: std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let path = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+    let (exported, from_files, from_db) = (
+        dir.path().join("export"),
+        dir.path().join("files"),
+        dir.path().join("db"),
+    );
+    ok(pingyi(
+        &app,
+        &["export", "--period", PERIOD, "--out", &path(&exported)],
+    ));
+    let responses = csv_rows(&exported.join("responses.csv"));
+    assert_eq!(responses.len(), 8 * 32 + 4 * 10);
+    assert_eq!(
+        planted.all.values().map(Vec::len).sum::<usize>(),
+        responses.len()
+    );
+    for r in &responses {
+        let at = &r["submitted_at"];
+        assert!(
+            at.len() == 24 && at.starts_with("2026-10-") && at.ends_with(".000Z"),
+            "RFC 3339 in UTC, milliseconds: {at}"
+        );
+        assert!(!r["respondent"].is_empty() && !r["network"].is_empty());
+    }
+    let pasted = responses
+        .iter()
+        .filter(|r| r["comment_key"] == "pasted")
+        .count();
+    assert_eq!(pasted, 12);
+    assert!(
+        responses
+            .iter()
+            .all(|r| !r.values().any(|v| v.contains("非常满意"))),
+        "no comment text leaves the database"
+    );
+
+    let file = |name: &str| path(&exported.join(name));
+    ok(pingyi(
+        &app,
+        &[
+            "analyze",
+            "--institutions",
+            &file("institutions.csv"),
+            "--responses",
+            &file("responses.csv"),
+            "--answers",
+            &file("answers.csv"),
+            "--model",
+            &file("model.toml"),
+            "--out",
+            &path(&from_files),
+        ],
+    ));
+    ok(pingyi(
+        &app,
+        &["analyze", "--period", PERIOD, "--out", &path(&from_db)],
+    ));
+    let text = |dir: &std::path::Path| std::fs::read_to_string(dir.join("integrity.csv")).unwrap();
+    assert_eq!(
+        text(&from_files),
+        text(&from_db),
+        "files and database agree"
+    );
+
+    let rows = csv_rows(&from_files.join("integrity.csv"));
+    let row = |code: &str| {
+        rows.iter()
+            .find(|r| r["period"] == PERIOD && r["institution_code"] == code)
+            .unwrap_or_else(|| panic!("a row for {code}"))
+    };
+    for (code, flags, evidence) in [
+        ("water-01", "network", "top_network_n"),
+        ("water-02", "duplicate_comment", "top_comment_n"),
+        ("water-03", "burst", "burst_n"),
+    ] {
+        assert_eq!(row(code)["flags"], flags, "{code}");
+        let n = planted.behind[code].len().to_string();
+        assert_eq!(row(code)[evidence], n, "{code} {evidence}");
+    }
+    for (code, flags) in [
+        ("water-04", "all_top"),
+        ("water-05", "roaming"),
+        ("water-06", ""),
+        ("water-07", ""),
+        ("water-08", ""),
+    ] {
+        assert_eq!(row(code)["flags"], flags, "{code}");
+    }
+    assert_eq!(row("water-04")["all_top_share"], "0.625");
+    assert_eq!(row("water-05")["roaming_share"], "0.3125");
+    assert_eq!(row("water-01")["top_network"], "office-wifi");
+    assert_eq!(row("water-02")["top_comment_key"], "pasted");
+    assert_eq!(row("water-03")["burst_start"], "2026-10-17T13:12:00.000Z");
+    assert_eq!(
+        row("power-01")["z_roaming"],
+        "",
+        "a small pool is never judged"
+    );
+
+    // The current period's one real response travels with its hashes.
+    let current = dir.path().join("current");
+    ok(pingyi(
+        &app,
+        &[
+            "export",
+            "--period",
+            &now.to_string(),
+            "--out",
+            &path(&current),
+        ],
+    ));
+    let real = csv_rows(&current.join("responses.csv"));
+    let real = real
+        .iter()
+        .find(|r| r["period"] == now.to_string())
+        .unwrap();
+    assert_eq!(real["network"].len(), 64);
+    assert_eq!(real["comment_key"].len(), 64);
+    assert_eq!(real["respondent"].len(), 64);
+}
