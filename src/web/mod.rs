@@ -4,9 +4,12 @@
 //! JSON with `From`.
 
 pub mod auth;
+pub mod client_addr;
 pub mod error;
 pub mod i18n;
+pub mod messages;
 pub mod metrics;
+pub mod request_span;
 pub mod routes;
 pub mod startup;
 pub mod state;

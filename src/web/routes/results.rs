@@ -5,15 +5,12 @@ use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use anyhow::Context;
-use entity::rectification_task;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 
 use crate::app::figures;
-use crate::app::rectification::status;
-use crate::db::snapshots;
+use crate::db::{rectification, snapshots};
 use crate::domain::period::Period;
+use crate::domain::rectification::TaskStatus;
 use crate::web::error::PageError;
 use crate::web::i18n::Lang;
 use crate::web::routes::survey::html;
@@ -72,13 +69,10 @@ pub async fn results(
             zh.to_owned()
         }
     };
-    let tasks: HashMap<i32, String> = rectification_task::Entity::find()
-        .filter(rectification_task::Column::Period.eq(&period_text))
-        .all(&state.db)
-        .await
-        .context("Failed to read rectification tasks")?
+    let tasks: HashMap<i32, String> = rectification::tasks_of_period(&state.db, &period_text)
+        .await?
         .into_iter()
-        .map(|t| (t.institution_id, t.status))
+        .map(|(id, t)| (id, t.status))
         .collect();
     let mut categories = Vec::new();
     for (ci, c) in catalog.categories.iter().enumerate() {
@@ -99,13 +93,13 @@ pub async fn results(
                 let inst = catalog
                     .institution(&r.institution_code)
                     .filter(|i| i.category == ci);
-                let rectification =
-                    inst.and_then(|i| tasks.get(&i.id))
-                        .map_or("", |s| match s.as_str() {
-                            status::COMPLETED => "done",
-                            status::WITHDRAWN => "",
-                            _ => "open",
-                        });
+                let rectification = inst.and_then(|i| tasks.get(&i.id)).map_or("", |s| {
+                    match s.parse::<TaskStatus>() {
+                        Ok(TaskStatus::Completed) => "done",
+                        Ok(TaskStatus::Withdrawn) => "",
+                        _ => "open",
+                    }
+                });
                 Row {
                     rank: r
                         .rank_in_category
