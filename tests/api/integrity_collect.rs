@@ -107,7 +107,7 @@ async fn rows_stored_before_the_integrity_migration_keep_nulls() {
         .collect();
     let at = names
         .iter()
-        .position(|n| n == "m20261203_000001_response_integrity_keys")
+        .position(|n| n == "m20261203_000001_add_response_integrity_keys")
         .expect("the integrity migration is registered") as u32;
     Migrator::up(&db, Some(at)).await.unwrap();
     let sql = |s: &str| Statement::from_string(db.get_database_backend(), s.to_owned());
