@@ -9,6 +9,7 @@ mod crash;
 mod durability;
 mod helpers;
 mod integrity_collect;
+mod integrity_publish;
 mod integrity_support;
 mod landing;
 mod office_auth;
