@@ -71,8 +71,7 @@ pub struct Session {
 impl Session {
     /// Compares a submitted CSRF token with the session's, in constant time.
     pub fn csrf_matches(&self, given: Option<&str>) -> bool {
-        use subtle::ConstantTimeEq;
-        given.is_some_and(|g| bool::from(g.as_bytes().ct_eq(self.csrf.as_bytes())))
+        given.is_some_and(|g| crate::keys::same_secret(g, &self.csrf))
     }
 }
 
