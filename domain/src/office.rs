@@ -35,6 +35,17 @@ impl Role {
     }
 }
 
+impl std::str::FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Role, String> {
+        Role::parse(s).ok_or_else(|| {
+            let shown: String = s.chars().take(32).collect();
+            format!("'{shown}' is not a role (admin, analyst or institution)")
+        })
+    }
+}
+
 /// A signed-in office user.
 #[derive(Clone, Debug, Serialize)]
 pub struct User {

@@ -110,7 +110,7 @@ mod tests {
         assert!(png.starts_with(b"\x89PNG"));
     }
 
-    #[actix_web::test]
+    #[tokio::test]
     async fn answers_are_single_use_and_expire() -> anyhow::Result<()> {
         let store = LocalCaptchaStore::default();
         store.put("x", "abc", Duration::from_secs(60)).await?;
