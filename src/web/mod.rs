@@ -10,6 +10,7 @@ pub mod i18n;
 pub mod messages;
 pub mod metrics;
 pub mod request_span;
+pub mod respond;
 pub mod routes;
 pub mod startup;
 pub mod state;

@@ -38,6 +38,8 @@ it flags patterns for the office to review and never changes an index or a score
         crate::app::figures::Table,
         publish::PublishResponse,
         publish::ReopenRequest,
+        super::error::ApiErrorCode,
+        super::error::ApiErrorBody,
     )),
     modifiers(&Security, &UploadPaths),
     tags(
