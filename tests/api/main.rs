@@ -10,6 +10,7 @@ mod durability;
 mod helpers;
 mod integrity_collect;
 mod integrity_publish;
+mod integrity_review;
 mod integrity_support;
 mod landing;
 mod office_auth;

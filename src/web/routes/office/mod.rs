@@ -8,6 +8,7 @@ pub mod charts;
 mod dashboard;
 pub mod error;
 mod institutions;
+mod integrity;
 mod login;
 mod manage;
 mod model_form;
@@ -37,6 +38,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 web::post().to(periods::publish),
             )
             .route("/periods/{period}/reopen", web::post().to(periods::reopen))
+            .route("/integrity", web::get().to(integrity::review))
+            .route("/integrity/responses", web::get().to(integrity::responses))
             .route("/institutions", web::get().to(institutions::list))
             .route("/institutions", web::post().to(institutions::save))
             .route("/institutions/import", web::post().to(institutions::import))
