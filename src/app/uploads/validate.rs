@@ -352,8 +352,8 @@ impl Validator {
                         ErrorCode::InvalidPeriod,
                         format!(
                             "'{period_text}' is not a {} period ({})",
-                            granularity_name(self.rules.granularity),
-                            granularity_format(self.rules.granularity)
+                            self.rules.granularity.adjective(),
+                            self.rules.granularity.format()
                         ),
                     );
                     None
@@ -375,7 +375,7 @@ impl Validator {
                         ErrorCode::InvalidPeriod,
                         format!(
                             "'{period_text}' is not a period ({})",
-                            granularity_format(self.rules.granularity)
+                            self.rules.granularity.format()
                         ),
                     );
                     None
@@ -634,22 +634,6 @@ pub fn column_letter(index: usize) -> String {
     }
     out.reverse();
     String::from_utf8(out).unwrap_or_default()
-}
-
-fn granularity_name(g: Granularity) -> &'static str {
-    match g {
-        Granularity::Month => "monthly",
-        Granularity::Quarter => "quarterly",
-        Granularity::Year => "yearly",
-    }
-}
-
-fn granularity_format(g: Granularity) -> &'static str {
-    match g {
-        Granularity::Month => "YYYY-MM",
-        Granularity::Quarter => "YYYY-Qn",
-        Granularity::Year => "YYYY",
-    }
 }
 
 /// A period as written, or as a spreadsheet turned `2026-03` into the date
