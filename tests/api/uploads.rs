@@ -771,6 +771,28 @@ async fn another_organisations_institution_is_refused() {
 }
 
 #[actix_web::test]
+async fn a_malformed_institution_code_is_an_unknown_institution_whose_message_states_the_rule() {
+    let app = spawn_app().await;
+    let water = water_firm(&app, "water-firm").await;
+    let (status, body) = upload_csv(
+        &app,
+        &water,
+        csv(&[row("W-1", "water/01", "2025-10-05", "phone")]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        has(&body, 2, Some("institution_code"), "unknown_institution"),
+        "{body}"
+    );
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("'water/01'") && message.contains("1 to 64 ASCII letters"),
+        "{message}"
+    );
+}
+
+#[actix_web::test]
 async fn an_upload_reports_its_status_to_its_own_organisation_only() {
     let app = spawn_app().await;
     let firm = water_firm(&app, "huace").await;

@@ -14,6 +14,7 @@ use super::{ErrorCode, RowError};
 use crate::db::assessors::covers;
 use crate::db::catalog::{Catalog, Questionnaire};
 use crate::db::uploads::UploadRow;
+use crate::domain::code::Code;
 use crate::domain::keys::{Keys, Purpose};
 use crate::domain::period::{Granularity, Period};
 use crate::domain::rating::Rating;
@@ -325,6 +326,16 @@ impl Validator {
         let catalog = self.rules.catalog.clone();
         let institution = if code.is_empty() {
             self.missing(row, INSTITUTION_CODE);
+            None
+        } else if let Err(e) = Code::parse(code) {
+            // No institution can have it; the code stays the one a client
+            // already handles, the message says what is wrong with it.
+            self.errors.push(
+                row,
+                Some(INSTITUTION_CODE),
+                ErrorCode::UnknownInstitution,
+                format!("The institution code {e}"),
+            );
             None
         } else {
             let found = catalog.institution(code);
