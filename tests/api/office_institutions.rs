@@ -4,8 +4,8 @@ use pingyi::domain::office::Role;
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 
+use crate::helpers::office::*;
 use crate::helpers::*;
-use crate::office_support::*;
 
 async fn import(app: &TestApp, browser: &Browser, csrf: &str, file: Vec<u8>) -> reqwest::Response {
     let form = Form::new()
