@@ -4,8 +4,9 @@
 //! audit (axe-core) of every page visited. Screenshots of each page are kept
 //! in `target/tmp/browser/<test>/`.
 
+// The API tests' helpers, of which these tests use a few.
 #[path = "../api/helpers/mod.rs"]
-#[allow(dead_code)]
+#[allow(dead_code, unused_imports)]
 mod helpers;
 
 mod driver;
