@@ -24,7 +24,7 @@ pub async fn seed_and_publish(
 ) -> anyhow::Result<Period> {
     let catalog = Catalog::load(db).await?;
     let now = Utc::now();
-    let period = Period::containing(now, settings.period, settings.utc_offset_hours).previous();
+    let period = settings.period_at(now).previous();
     let submitted_at = now - Duration::days(40);
     let mut rng = StdRng::seed_from_u64(20121);
     let mut batch = Vec::new();

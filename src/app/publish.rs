@@ -233,7 +233,7 @@ pub async fn recompute(
 ) -> anyhow::Result<analysis::Outputs> {
     let mut inputs = Vec::with_capacity(3);
     for name in snapshots::EXPORT_TABLES {
-        inputs.push(snapshots::table(db, snap.id, name).await?);
+        inputs.push(figures::snapshot_table(db, snap.id, name).await?);
     }
     let model_row = model_version(db, snap.model_version).await?;
     let period = snap.period.clone();
@@ -269,12 +269,8 @@ pub async fn model_version(
     db: &DatabaseConnection,
     version: i32,
 ) -> anyhow::Result<analysis::Model> {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let row = entity::model_version::Entity::find()
-        .filter(entity::model_version::Column::Version.eq(version))
-        .one(db)
-        .await
-        .context("Failed to read a model version")?
+    let row = model::version(db, version)
+        .await?
         .with_context(|| format!("There is no model version {version}"))?;
     analysis::Model::from_toml_str(&row.toml)
         .map_err(|e| anyhow::anyhow!("Model version {version} is invalid: {e}"))

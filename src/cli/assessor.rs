@@ -1,10 +1,7 @@
 //! `pingyi assessor …`: organisations, tokens and contracts of third-party
 //! assessors.
 
-use anyhow::Context;
-use chrono::Utc;
 use clap::Subcommand;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::db::assessors::{self, NewContract};
 use crate::db::{self, catalog::Catalog};
@@ -45,7 +42,7 @@ pub enum AssessorCommand {
         org: String,
         /// `YYYY-MM`, `YYYY-Qn` or `YYYY`.
         #[arg(long)]
-        period: String,
+        period: Period,
         /// Institution code.
         #[arg(long, conflicts_with = "category")]
         institution: Option<String>,
@@ -94,7 +91,6 @@ pub async fn run(settings: &Settings, command: AssessorCommand) -> anyhow::Resul
             let org = assessors::org_by_code(&conn, &org)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("No assessor organisation '{org}'"))?;
-            let period: Period = period.parse()?;
             let catalog = Catalog::load(&conn).await?;
             let what = NewContract {
                 institution_id: institution
@@ -130,29 +126,4 @@ pub async fn run(settings: &Settings, command: AssessorCommand) -> anyhow::Resul
         }
     }
     Ok(())
-}
-
-/// Seeds the demo assessor (once) for the current period; returns a fresh
-/// token for it.
-pub async fn seed_demo(
-    db: &impl ConnectionTrait,
-    keys: &Keys,
-    settings: &Settings,
-) -> anyhow::Result<String> {
-    let period = Period::containing(Utc::now(), settings.period, settings.utc_offset_hours);
-    // Contract rows only once: a re-seed just issues another token.
-    let existing = assessors::org_by_code(db, "demo-survey").await?;
-    if let Some(org) = existing {
-        let has_contract = entity::assessor_contract::Entity::find()
-            .filter(entity::assessor_contract::Column::OrgId.eq(org.id))
-            .filter(entity::assessor_contract::Column::Period.eq(period.to_string()))
-            .one(db)
-            .await
-            .context("Failed to read the demo contracts")?
-            .is_some();
-        if has_contract {
-            return Ok(assessors::issue_token(db, keys, org.id, 365).await?.token);
-        }
-    }
-    assessors::seed_demo_org(db, keys, &period).await
 }

@@ -5,17 +5,13 @@ use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use anyhow::Context;
-use entity::rectification_task;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 
 use crate::app::figures;
-use crate::app::rectification::status;
-use crate::db::snapshots;
+use crate::db::{rectification, snapshots};
 use crate::domain::period::Period;
+use crate::domain::rectification::TaskStatus;
 use crate::web::error::PageError;
-use crate::web::i18n::Lang;
 use crate::web::routes::survey::html;
 use crate::web::state::AppState;
 
@@ -56,7 +52,7 @@ pub async fn results(
     let snap = snapshots::latest_of(&state.db, &period_text)
         .await?
         .ok_or(PageError::NotFound)?;
-    let df = snapshots::table(
+    let df = figures::snapshot_table(
         &state.db,
         snap.id,
         analysis::columns::INSTITUTION_INDICATORS,
@@ -65,20 +61,11 @@ pub async fn results(
     let rows = figures::institution_rows(&df)?;
     let catalog = state.catalog.get();
     let lang = state.lang(&req);
-    let pick = |zh: &str, en: &str| {
-        if lang == Lang::En {
-            en.to_owned()
-        } else {
-            zh.to_owned()
-        }
-    };
-    let tasks: HashMap<i32, String> = rectification_task::Entity::find()
-        .filter(rectification_task::Column::Period.eq(&period_text))
-        .all(&state.db)
-        .await
-        .context("Failed to read rectification tasks")?
+    let pick = |zh: &str, en: &str| lang.pick(zh, en).to_owned();
+    let tasks: HashMap<i32, String> = rectification::tasks_of_period(&state.db, &period_text)
+        .await?
         .into_iter()
-        .map(|t| (t.institution_id, t.status))
+        .map(|(id, t)| (id, t.status))
         .collect();
     let mut categories = Vec::new();
     for (ci, c) in catalog.categories.iter().enumerate() {
@@ -99,13 +86,13 @@ pub async fn results(
                 let inst = catalog
                     .institution(&r.institution_code)
                     .filter(|i| i.category == ci);
-                let rectification =
-                    inst.and_then(|i| tasks.get(&i.id))
-                        .map_or("", |s| match s.as_str() {
-                            status::COMPLETED => "done",
-                            status::WITHDRAWN => "",
-                            _ => "open",
-                        });
+                let rectification = inst.and_then(|i| tasks.get(&i.id)).map_or("", |s| {
+                    match s.parse::<TaskStatus>() {
+                        Ok(TaskStatus::Completed) => "done",
+                        Ok(TaskStatus::Withdrawn) => "",
+                        _ => "open",
+                    }
+                });
                 Row {
                     rank: r
                         .rank_in_category

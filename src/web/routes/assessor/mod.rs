@@ -12,14 +12,13 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use subtle::ConstantTimeEq;
 
 use crate::app::uploads::{Outcome, UploadReport};
 use crate::db::assessors::{self, AssessorOrg, TokenProblem};
 use crate::db::uploads as records;
+use crate::domain::keys::same_secret;
 use crate::domain::keys::{Purpose, random_token};
 use crate::web::error::PageError;
-use crate::web::i18n::Lang;
 use crate::web::routes::api::uploads::{self as api_uploads, Refusal};
 use crate::web::routes::survey::html;
 use crate::web::state::AppState;
@@ -94,7 +93,7 @@ fn login_csrf(state: &AppState, pre: &str) -> String {
 }
 
 fn csrf_matches(given: Option<&str>, expected: &str) -> bool {
-    given.is_some_and(|g| bool::from(g.as_bytes().ct_eq(expected.as_bytes())))
+    given.is_some_and(|g| same_secret(g, expected))
 }
 
 fn cookie(
@@ -112,11 +111,7 @@ fn cookie(
         .finish()
 }
 
-fn see_other(to: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, to.to_owned()))
-        .finish()
-}
+use crate::web::respond::see_other;
 
 #[derive(Serialize)]
 struct LoginPage {
@@ -281,9 +276,7 @@ struct UploadsPage {
 }
 
 fn local_time(state: &AppState, at: DateTime<Utc>) -> String {
-    let offset = chrono::FixedOffset::east_opt(i32::from(state.settings.utc_offset_hours) * 3600)
-        .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()));
-    at.with_timezone(&offset)
+    at.with_timezone(&state.settings.local_offset())
         .format("%Y-%m-%d %H:%M")
         .to_string()
 }
@@ -305,11 +298,7 @@ async fn render_uploads(
         .filter(|(i, _)| catalog.questionnaire_of_category(*i).is_some())
         .map(|(_, c)| CategoryLink {
             code: c.code.clone(),
-            name: if lang == Lang::En {
-                c.name_en.clone()
-            } else {
-                c.name_zh.clone()
-            },
+            name: lang.pick(&c.name_zh, &c.name_en).to_owned(),
         })
         .collect();
     let uploads = records::list(&state.db, org.id, 50)

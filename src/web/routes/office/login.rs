@@ -7,14 +7,13 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
-use subtle::ConstantTimeEq;
 
 use super::error::OfficeError;
 use super::{check_csrf, html, see_other};
 use crate::db::users::{self, Lockout, Login};
+use crate::domain::keys::same_secret;
 use crate::domain::local_path::LocalPath;
 use crate::domain::office::{SESSION_COOKIE, SESSION_HOURS};
-use crate::guard::charge;
 use crate::guard::rate_limit::Scope;
 use crate::web::auth::Office;
 use crate::web::i18n::Message;
@@ -97,7 +96,7 @@ pub async fn submit(
     let next = return_to(form.next.as_deref());
     // Every attempt draws on its address's quota, before anything else: the
     // per-account lock-out alone would let one address try every account.
-    if let Err(retry) = charge(&state, &req, Scope::Login).await {
+    if let Err(retry) = state.charge(&req, Scope::Login).await {
         metrics::counter!("pingyi_rate_limited_total", "scope" => "login").increment(1);
         let mut response = login_page(
             &state,
@@ -114,13 +113,7 @@ pub async fn submit(
         return Ok(response);
     }
     // A browser without a device cookie cannot hold a token for it.
-    if device.new_cookie.is_some()
-        || !bool::from(
-            form.csrf
-                .as_bytes()
-                .ct_eq(csrf_token(&state, &device.id).as_bytes()),
-        )
-    {
+    if device.new_cookie.is_some() || !same_secret(&form.csrf, &csrf_token(&state, &device.id)) {
         return Err(OfficeError::BadForm);
     }
     let lockout = Lockout {

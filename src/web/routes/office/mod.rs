@@ -14,7 +14,6 @@ mod model_form;
 mod periods;
 mod rectification;
 
-use actix_web::http::header::{self, ContentType};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 
@@ -96,12 +95,7 @@ async fn home(
     Ok(see_other(&to))
 }
 
-/// 303 to `to`.
-pub fn see_other(to: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, to.to_owned()))
-        .finish()
-}
+pub use crate::web::respond::see_other;
 
 /// The signed-in user as the layout shows it.
 #[derive(Serialize)]
@@ -147,12 +141,9 @@ pub fn page(
     Ok(html(body))
 }
 
-/// An HTML response that is never cached (it carries the CSRF token).
+/// An office page: never cached (it carries the CSRF token).
 pub fn html(body: String) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header(ContentType::html())
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(body)
+    crate::web::respond::html(actix_web::http::StatusCode::OK, body, None)
 }
 
 /// Administrators and analysts only.
@@ -184,16 +175,12 @@ pub fn check_csrf(session: &Session, given: &str) -> Result<(), OfficeError> {
 
 /// Today in the configured local time.
 pub fn today(state: &AppState) -> chrono::NaiveDate {
-    crate::app::rectification::Deadlines::from_settings(&state.settings).today
+    state.settings.today()
 }
 
 /// The current collection period.
 pub fn current_period(state: &AppState) -> crate::domain::period::Period {
-    crate::domain::period::Period::containing(
-        chrono::Utc::now(),
-        state.settings.period,
-        state.settings.utc_offset_hours,
-    )
+    state.settings.current_period()
 }
 
 /// A figure with one decimal, or a dash.

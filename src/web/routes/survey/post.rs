@@ -1,7 +1,6 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
-use subtle::ConstantTimeEq;
 
 use super::device::form_clock_served;
 use super::get::message_page;
@@ -9,6 +8,7 @@ use super::{FormRender, Refill, csrf_token, device_id, html, render_form};
 use crate::db::catalog::{Institution, Questionnaire};
 use crate::db::writer::{NewAnswer, NewResponse, Source, Unavailable, WriteOutcome};
 use crate::domain::keys::Purpose;
+use crate::domain::keys::same_secret;
 use crate::domain::period::{Granularity, Period};
 use crate::domain::submission::{FieldErrors, Submission};
 use crate::guard::ClientKeys;
@@ -214,7 +214,7 @@ fn check_integrity(
     let device = device_id(state, req).ok_or(PageError::BadForm)?;
     let csrf_ok = form
         .get("csrf")
-        .is_some_and(|c| bool::from(c.as_bytes().ct_eq(csrf_token(state, &device).as_bytes())));
+        .is_some_and(|c| same_secret(c, &csrf_token(state, &device)));
     if !csrf_ok {
         refused("csrf");
         return Err(PageError::BadForm);
