@@ -6,6 +6,7 @@
 //! this crate alone in a minute, and the analysis crate may depend on it.
 
 pub mod code;
+pub mod comment;
 pub mod keys;
 pub mod local_path;
 pub mod office;

@@ -68,6 +68,8 @@ pub async fn seed_and_publish(
                     },
                     respondent_hash: format!("demo-{}-{}-{n}", institution.code, source.as_str()),
                     comment: None,
+                    network_hash: None,
+                    comment_key: None,
                     answers,
                     ticket_hash: None,
                 });

@@ -163,6 +163,8 @@ pub async fn responses(
                 uuid::Uuid::new_v4().simple()
             ),
             comment: (i == 0).then(|| comment.map(str::to_owned)).flatten(),
+            network_hash: None,
+            comment_key: None,
             answers: q
                 .items
                 .iter()

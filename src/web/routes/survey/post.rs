@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use super::device::form_clock_served;
 use super::get::message_page;
 use super::{FormRender, Refill, csrf_token, device_id, html, render_form};
+use crate::app::integrity;
 use crate::db::catalog::{Institution, Questionnaire};
 use crate::db::writer::{NewAnswer, NewResponse, Source, Unavailable, WriteOutcome};
 use crate::domain::keys::Purpose;
@@ -16,6 +17,7 @@ use crate::guard::captcha::answer_matches;
 use crate::guard::dedup::dedup_key;
 use crate::guard::rate_limit::Scope;
 use crate::setup::configuration::CaptchaMode;
+use crate::web::client_addr::client_addr;
 use crate::web::error::PageError;
 use crate::web::state::AppState;
 use std::time::Duration;
@@ -87,7 +89,14 @@ pub async fn submit(
         refused("duplicate");
         return already_rated(&state, &req, ticket.is_some());
     }
-    let response = new_response(
+    let network_hash = integrity::collect::network_hash(
+        &state.keys,
+        period,
+        client_addr(&req, &state.settings.trusted_proxies),
+    );
+    let comment_key =
+        integrity::collect::comment_key(&state.keys, period, submission.comment.as_deref());
+    let mut response = new_response(
         institution,
         &questionnaire,
         period,
@@ -96,6 +105,8 @@ pub async fn submit(
         respondent,
         submission,
     );
+    response.network_hash = network_hash;
+    response.comment_key = comment_key;
     let outcome = state.writer.submit(response).await;
     answer(
         &state,
@@ -323,6 +334,9 @@ fn new_response(
         channel: respondent.channel,
         respondent_hash: respondent.hash,
         comment: submission.comment,
+        // Keyed with the request's network and the period: set by `submit`.
+        network_hash: None,
+        comment_key: None,
         answers: submission
             .answers
             .iter()
