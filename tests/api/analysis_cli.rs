@@ -7,7 +7,7 @@ use std::process::Command;
 use crate::helpers::*;
 use sea_orm::ConnectionTrait;
 
-use crate::office_support::responses;
+use crate::helpers::office::responses;
 
 pub fn pingyi(app: &TestApp, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_pingyi"))

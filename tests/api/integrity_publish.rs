@@ -6,9 +6,9 @@ use pingyi::domain::office::Role;
 use polars::prelude::{DataFrame, IntoLazy};
 use reqwest::StatusCode;
 
+use crate::helpers::office::*;
 use crate::helpers::*;
 use crate::integrity_support::{PERIOD, plant};
-use crate::office_support::*;
 
 async fn get(app: &TestApp, browser: &Browser, path: &str) -> reqwest::Response {
     browser.client.get(app.url(path)).send().await.unwrap()

@@ -19,7 +19,6 @@ mod office_model;
 mod office_publish;
 mod office_questionnaires;
 mod office_signin;
-mod office_support;
 mod privacy;
 mod serve_binary;
 mod survey;

@@ -5,8 +5,8 @@ use pingyi::domain::office::Role;
 use polars::prelude::{DataFrame, IntoLazy};
 use reqwest::StatusCode;
 
+use crate::helpers::office::*;
 use crate::helpers::*;
-use crate::office_support::*;
 
 async fn bytes(app: &TestApp, browser: &Browser, path: &str) -> Vec<u8> {
     let r = browser.client.get(app.url(path)).send().await.unwrap();
