@@ -7,9 +7,9 @@ use std::collections::BTreeSet;
 use pingyi::domain::office::Role;
 use reqwest::StatusCode;
 
+use crate::helpers::office::*;
 use crate::helpers::*;
 use crate::integrity_support::{PASTED, PERIOD, plant};
-use crate::office_support::*;
 
 async fn page(app: &TestApp, browser: &Browser, path: &str, lang: &str) -> (StatusCode, String) {
     let r = browser
