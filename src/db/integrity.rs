@@ -107,3 +107,48 @@ pub async fn latest_rated_period(db: &impl ConnectionTrait) -> anyhow::Result<Op
         .context("Failed to read the latest rated period")?;
     Ok(latest.flatten())
 }
+
+/// Voids the given live citizen responses of an institution in a period,
+/// with one reason; responses that are not such (another institution or
+/// period, an assessor's, voided already) are left alone. Returns how many
+/// were voided: the caller compares it with the selection, in its
+/// transaction.
+pub async fn void_responses(
+    db: &impl ConnectionTrait,
+    institution_id: i32,
+    period: &str,
+    ids: &[i64],
+    reason: &str,
+) -> anyhow::Result<u64> {
+    let result = response::Entity::update_many()
+        .col_expr(response::Column::Voided, Expr::value(true))
+        .col_expr(response::Column::VoidReason, Expr::value(reason))
+        .filter(response::Column::Id.is_in(ids.to_vec()))
+        .filter(response::Column::InstitutionId.eq(institution_id))
+        .filter(response::Column::Period.eq(period))
+        .filter(response::Column::Source.eq(CITIZEN))
+        .filter(response::Column::Voided.eq(false))
+        .exec(db)
+        .await
+        .context("Failed to void responses")?;
+    Ok(result.rows_affected)
+}
+
+/// The voided citizen responses of an institution in a period, newest
+/// first, with their answers.
+pub async fn voided(
+    db: &impl ConnectionTrait,
+    institution_id: i32,
+    period: &str,
+) -> anyhow::Result<Vec<PoolResponse>> {
+    let responses = response::Entity::find()
+        .filter(response::Column::InstitutionId.eq(institution_id))
+        .filter(response::Column::Period.eq(period))
+        .filter(response::Column::Source.eq(CITIZEN))
+        .filter(response::Column::Voided.eq(true))
+        .order_by_desc(response::Column::Id)
+        .all(db)
+        .await
+        .context("Failed to read the voided responses")?;
+    with_answers(db, responses).await
+}

@@ -12,6 +12,7 @@ mod integrity_collect;
 mod integrity_publish;
 mod integrity_review;
 mod integrity_support;
+mod integrity_void;
 mod landing;
 mod office_auth;
 mod office_institutions;

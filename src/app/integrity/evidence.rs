@@ -127,6 +127,7 @@ mod tests {
                 voided: false,
                 network_hash: network.map(str::to_owned),
                 comment_key: None,
+                void_reason: None,
             },
             ratings: (1..=5).map(|i| (format!("q{i}"), Some(3))).collect(),
         }

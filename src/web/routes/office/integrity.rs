@@ -1,9 +1,10 @@
 //! The rating-integrity review (`/office/integrity`): the flagged
 //! institutions of a period with their measures, z values and evidence,
 //! sortable; and, from a flag, the pool responses behind its evidence
-//! (`/office/integrity/responses`). Administrators and analysts only;
-//! institution users are refused. Keyed hashes select the responses and are
-//! never shown.
+//! (`/office/integrity/responses`), where an administrator voids a selection
+//! with one reason (`/office/integrity/void`). Administrators and analysts
+//! only; institution users are refused. Keyed hashes select the responses
+//! and are never shown.
 
 use std::cmp::Ordering;
 
@@ -13,11 +14,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::error::OfficeError;
-use super::{current_period, page, require_staff};
+use super::{check_csrf, current_period, page, require_admin, require_staff, see_other};
 use crate::app::integrity::evidence;
 use crate::app::integrity::review::{self, IntegrityRow, Measure, Review};
+use crate::app::integrity::void::{self, VoidRequest};
 use crate::db;
-use crate::domain::office::Session;
+use crate::db::integrity::PoolResponse;
 use crate::domain::period::Period;
 use crate::web::auth::Office;
 use crate::web::i18n::{Lang, Message};
@@ -390,12 +392,14 @@ struct ResponseView {
     duration: String,
     ratings: Vec<String>,
     comment: String,
+    /// Why it was voided (the list of voided responses only).
+    void_reason: String,
 }
 
 /// The columns of the ratings: every item code of the listed responses.
-fn item_codes(list: &[db::integrity::PoolResponse]) -> Vec<String> {
-    let mut codes: Vec<String> = list
-        .iter()
+fn item_codes<'a>(lists: impl IntoIterator<Item = &'a PoolResponse>) -> Vec<String> {
+    let mut codes: Vec<String> = lists
+        .into_iter()
         .flat_map(|p| p.ratings.iter().map(|(c, _)| c.clone()))
         .collect();
     codes.sort();
@@ -404,7 +408,8 @@ fn item_codes(list: &[db::integrity::PoolResponse]) -> Vec<String> {
 }
 
 /// `/office/integrity/responses?period=P&institution=C&measure=M`: the
-/// pool responses behind one piece of evidence.
+/// pool responses behind one piece of evidence, and the institution's
+/// voided responses of the period.
 pub async fn responses(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -422,70 +427,109 @@ pub async fn responses(
     let review = review::review(&state.db, &state.previews, period)
         .await?
         .ok_or(OfficeError::NotFound)?;
-    let row = review.row(&inst.code).ok_or(OfficeError::NotFound)?.clone();
-    let list = evidence::behind(&state.db, &review.model, period, inst.id, &row, measure).await?;
-    render_responses(
-        &state, &req, &session, lang, period, inst, &review, &row, measure, &list,
-    )
-}
-
-#[allow(clippy::too_many_arguments)]
-fn render_responses(
-    state: &AppState,
-    req: &HttpRequest,
-    session: &Session,
-    lang: Lang,
-    period: Period,
-    inst: &crate::db::catalog::Institution,
-    review: &Review,
-    row: &IntegrityRow,
-    measure: Measure,
-    list: &[db::integrity::PoolResponse],
-) -> Result<HttpResponse, OfficeError> {
-    let items = item_codes(list);
-    let views: Vec<ResponseView> = list
-        .iter()
-        .map(|p| {
-            let r = &p.response;
-            ResponseView {
-                id: r.id,
-                submitted_at: local_time(state, r.submitted_at, "%Y-%m-%d %H:%M:%S"),
-                channel: state
-                    .templates
-                    .text(lang, &format!("office_integrity_channel_{}", r.channel)),
-                duration: r
-                    .duration_ms
-                    .map_or_else(|| "—".into(), |d| format!("{:.0} s", d as f64 / 1000.0)),
-                ratings: items
-                    .iter()
-                    .map(|code| {
-                        p.ratings
-                            .iter()
-                            .find(|(c, _)| c == code)
-                            .and_then(|(_, r)| *r)
-                            .map_or_else(|| "—".into(), |r| r.to_string())
-                    })
-                    .collect(),
-                comment: r.comment.clone().unwrap_or_default(),
-            }
-        })
-        .collect();
+    let row = review.row(&inst.code).ok_or(OfficeError::NotFound)?;
+    let list = evidence::behind(&state.db, &review.model, period, inst.id, row, measure).await?;
+    let voided = db::integrity::voided(&state.db, inst.id, &period.to_string()).await?;
+    let frozen = db::periods::is_frozen(&state.db, &period).await?;
+    let items = item_codes(list.iter().chain(&voided));
+    let view = |p: &PoolResponse| {
+        let r = &p.response;
+        ResponseView {
+            id: r.id,
+            submitted_at: local_time(&state, r.submitted_at, "%Y-%m-%d %H:%M:%S"),
+            channel: state
+                .templates
+                .text(lang, &format!("office_integrity_channel_{}", r.channel)),
+            duration: r
+                .duration_ms
+                .map_or_else(|| "—".into(), |d| format!("{:.0} s", d as f64 / 1000.0)),
+            ratings: items
+                .iter()
+                .map(|code| {
+                    p.ratings
+                        .iter()
+                        .find(|(c, _)| c == code)
+                        .and_then(|(_, r)| *r)
+                        .map_or_else(|| "—".into(), |r| r.to_string())
+                })
+                .collect(),
+            comment: r.comment.clone().unwrap_or_default(),
+            void_reason: r.void_reason.clone().unwrap_or_default(),
+        }
+    };
+    let back = serde_urlencoded::to_string([("period", period.to_string())]).unwrap_or_default();
     page(
-        state,
-        req,
-        session,
+        &state,
+        &req,
+        &session,
         "office/integrity_responses.html.tera",
         json!({
             "period": period.to_string(),
             "code": inst.code,
             "name": lang.pick(&inst.name_zh, &inst.name_en),
             "measure": measure.name(),
-            "measure_label": measure_label(state, lang, measure),
-            "evidence": evidence_text(state, lang, review, row, measure),
+            "measure_label": measure_label(&state, lang, measure),
+            "evidence": evidence_text(&state, lang, &review, row, measure),
             "flagged": row.flags.contains(&measure),
             "items": items,
-            "responses": views,
-            "back": format!("/office/integrity?{}", serde_urlencoded::to_string([("period", period.to_string())]).unwrap_or_default()),
+            "responses": list.iter().map(view).collect::<Vec<_>>(),
+            "voided": voided.iter().map(view).collect::<Vec<_>>(),
+            "frozen": frozen,
+            "may_void": session.user.is_admin() && !frozen,
+            "back": format!("/office/integrity?{back}"),
         }),
     )
+}
+
+/// `POST /office/integrity/void`: voids the selected responses (repeated
+/// `response` fields) with one reason, then back to the list they were
+/// selected from, which the next view computes afresh.
+pub async fn void(
+    state: web::Data<AppState>,
+    Office(session): Office,
+    body: web::Bytes,
+) -> Result<HttpResponse, OfficeError> {
+    require_admin(&session)?;
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_bytes(&body).map_err(|_| OfficeError::BadForm)?;
+    let field = |name: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    check_csrf(&session, field("csrf").unwrap_or_default())?;
+    let period: Period = field("period")
+        .unwrap_or_default()
+        .parse()
+        .map_err(OfficeError::from)?;
+    let measure = field("measure")
+        .and_then(Measure::parse)
+        .ok_or(OfficeError::BadForm)?;
+    let catalog = state.catalog.get();
+    let inst = field("institution")
+        .and_then(|code| catalog.institution(code))
+        .ok_or(OfficeError::NotFound)?;
+    let ids = pairs
+        .iter()
+        .filter(|(n, _)| n == "response")
+        .map(|(_, v)| v.parse::<i64>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| OfficeError::BadForm)?;
+    void::void(
+        &state.db,
+        &session.user,
+        VoidRequest {
+            period,
+            institution_id: inst.id,
+            institution_code: &inst.code,
+            measure,
+            responses: &ids,
+            reason: field("reason").unwrap_or_default(),
+        },
+    )
+    .await?;
+    // The cached preview predates the change: the next view recomputes it.
+    state.previews.forget(period).await;
+    Ok(see_other(&responses_href(period, &inst.code, measure)))
 }

@@ -40,6 +40,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .route("/periods/{period}/reopen", web::post().to(periods::reopen))
             .route("/integrity", web::get().to(integrity::review))
             .route("/integrity/responses", web::get().to(integrity::responses))
+            .route("/integrity/void", web::post().to(integrity::void))
             .route("/institutions", web::get().to(institutions::list))
             .route("/institutions", web::post().to(institutions::save))
             .route("/institutions/import", web::post().to(institutions::import))
