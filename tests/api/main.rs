@@ -12,6 +12,7 @@ mod landing;
 mod office_auth;
 mod office_institutions;
 mod office_model;
+mod office_pages;
 mod office_publish;
 mod office_questionnaires;
 mod office_signin;

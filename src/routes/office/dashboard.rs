@@ -37,6 +37,7 @@ struct RankRow {
     name: String,
     category_name: String,
     district_name: String,
+    index_s: String,
     score_s: String,
     ci_s: String,
     delta_s: String,
@@ -167,6 +168,7 @@ pub async fn dashboard(
             .map(|row| {
                 let inst = catalog.institution(&row.institution_code);
                 RankRow {
+                    index_s: fmt1(row.index),
                     score_s: fmt1(row.score),
                     ci_s: match (row.ci_low, row.ci_high) {
                         (Some(a), Some(b)) => format!("{a:.1}–{b:.1}"),

@@ -352,6 +352,7 @@ where
 #[derive(Serialize)]
 struct PeriodPoint {
     period: String,
+    index: String,
     score: String,
     ci: String,
     grade: String,
@@ -395,9 +396,16 @@ pub async fn show(
             &inst.code,
         )?)?;
         if let Some(r) = rows.first() {
-            chart_points.push((s.period.clone(), r.score, r.ci_low, r.ci_high));
+            chart_points.push(charts::IntervalPoint {
+                label: s.period.clone(),
+                index: r.index,
+                low: r.ci_low,
+                high: r.ci_high,
+                score: r.score,
+            });
             points.push(PeriodPoint {
                 period: s.period.clone(),
+                index: fmt1(r.index),
                 score: fmt1(r.score),
                 ci: match (r.ci_low, r.ci_high) {
                     (Some(a), Some(b)) => format!("{a:.1}–{b:.1}"),
@@ -447,6 +455,7 @@ pub async fn show(
         })
         .collect();
     let tasks = rectification::tasks(&state.db, Some(inst.id), today(&state)).await?;
+    let text = |key: &str| state.templates.text(state.lang(&req), key);
     page(
         &state,
         &req,
@@ -457,7 +466,7 @@ pub async fn show(
             "category": catalog.categories[inst.category].name_zh,
             "district": catalog.districts[inst.district].name_zh,
             "points": points,
-            "trend": charts::intervals(&state.templates.text(state.lang(&req), "office_chart_trend"), &chart_points),
+            "trend": charts::intervals(&text("office_chart_trend"), &charts::IntervalLegend { index: &text("office_index"), score: &text("office_score") }, &chart_points),
             "profile": charts::bars(&state.templates.text(state.lang(&req), "office_chart_profile"), &dimensions, Some(100.0)),
             "has_profile": !dimensions.is_empty(),
             "comments": comment_views,

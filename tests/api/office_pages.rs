@@ -1,0 +1,74 @@
+//! What the office pages show a person: the index with its interval and
+//! the score as separate, labelled figures; names, not codes.
+
+use pingyi::auth::Role;
+use reqwest::StatusCode;
+use scraper::{Html, Selector};
+
+use crate::helpers::*;
+use crate::office_support::*;
+
+/// The cells of a table's first body row under each header, by header text.
+fn first_row(html: &str, table: &str) -> Vec<(String, String)> {
+    let doc = Html::parse_document(html);
+    let sel = |s: &str| Selector::parse(s).unwrap();
+    let table = doc.select(&sel(table)).next().expect("the table");
+    let heads: Vec<String> = table
+        .select(&sel("thead th"))
+        .map(|h| h.text().collect::<String>())
+        .collect();
+    let row = table.select(&sel("tbody tr")).next().expect("a row");
+    let cells: Vec<String> = row
+        .select(&sel("td"))
+        .map(|c| c.text().collect::<String>().trim().to_owned())
+        .collect();
+    heads.into_iter().zip(cells).collect()
+}
+
+fn cell<'a>(row: &'a [(String, String)], head: &str) -> &'a str {
+    &row.iter()
+        .find(|(h, _)| h == head)
+        .unwrap_or_else(|| panic!("no column {head}: {row:?}"))
+        .1
+}
+
+#[actix_web::test]
+async fn the_index_interval_and_the_shrunk_score_are_shown_apart_with_a_note() {
+    let app = spawn_app().await;
+    let period = "2026-03";
+    // A small, glowing sample and larger, weaker ones in the same category.
+    responses(&app, "water-01", period, 3, 5, None).await;
+    responses(&app, "water-02", period, 30, 3, None).await;
+    responses(&app, "water-02", period, 30, 4, None).await;
+    let (admin, csrf) = office_browser(&app, "boss", Role::Admin, None).await;
+    publish(&app, &admin, &csrf, period).await;
+
+    let page = admin
+        .get(&app, "/office/institutions/water-01")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let t = |key| app.state.templates.text(pingyi::templates::Lang::Zh, key);
+    let row = first_row(&page, "main table");
+    let index: f64 = cell(&row, &t("office_index")).parse().unwrap();
+    let score: f64 = cell(&row, &t("office_score")).parse().unwrap();
+    assert_eq!(index, 100.0, "every rating 5: the index is 100");
+    assert!(score < 95.0, "pulled toward the category mean: {score}");
+    // All ratings equal: no spread, so the interval is the index itself.
+    assert_eq!(cell(&row, &t("office_ci")), "100.0–100.0");
+    assert!(page.contains(&t("office_score_note")), "the note says why");
+    // The chart draws the index with its interval and the score apart.
+    assert!(page.contains(&t("office_index")) && page.contains("#1F4E8C"));
+
+    let dashboard = admin
+        .get(&app, &format!("/office/dashboard?period={period}"))
+        .await;
+    assert_eq!(dashboard.status(), StatusCode::OK);
+    let dashboard = dashboard.text().await.unwrap();
+    let row = first_row(&dashboard, "table.ranking");
+    let index: f64 = cell(&row, &t("office_index")).parse().unwrap();
+    let score: f64 = cell(&row, &t("office_score")).parse().unwrap();
+    assert!(index > score, "{row:?}");
+    assert!(dashboard.contains(&t("office_score_note")));
+}
