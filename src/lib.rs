@@ -1,26 +1,22 @@
 //! Pingyi (评议): public evaluation of public-service institutions.
+//!
+//! The folders are the layers (see `CONTRIBUTING.md`):
+//!
+//! | layer | where | depends on |
+//! |---|---|---|
+//! | faces | [`cli`], [`web`] | everything below; nothing depends on them |
+//! | application | [`app`]: the use cases | store, guards, domain, method |
+//! | guards | [`guard`]: rate limits, captcha, dedup | domain |
+//! | store | [`db`]: every query | entities, domain |
+//! | domain | [`domain`] (crate `pingyi-domain`) | nothing of ours |
+//! | method | the `analysis` crate | domain |
+//! | setup | [`setup`]: settings, logging, the polars thread | domain |
 
-pub mod auth;
+pub mod app;
 pub mod cli;
-pub mod cli_analysis;
-pub mod cli_assessor;
-pub mod cli_office;
-pub mod configuration;
 pub mod db;
-pub use pingyi_parse::domain;
-pub mod error;
-pub mod frames;
 pub mod guard;
-pub mod keys;
-pub mod offload;
-pub mod preview;
-pub mod publish;
-pub mod rectification;
-pub mod routes;
-pub mod scores;
-pub mod startup;
-pub mod state;
-pub mod telemetry;
-pub mod telemetry_metrics;
-pub mod templates;
-pub mod uploads;
+pub mod setup;
+pub mod web;
+
+pub use pingyi_domain as domain;

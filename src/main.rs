@@ -10,7 +10,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    pingyi::telemetry::init();
+    pingyi::setup::telemetry::init();
     let cli = pingyi::cli::Cli::parse();
     cli.run().await
 }

@@ -3,7 +3,7 @@
 //! or is refused.
 
 use libfuzzer_sys::fuzz_target;
-use pingyi_parse::domain::period::Period;
+use pingyi_domain::period::Period;
 
 fuzz_target!(|text: &str| {
     if let Ok(period) = text.parse::<Period>() {

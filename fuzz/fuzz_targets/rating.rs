@@ -2,7 +2,7 @@
 //! Ratings are exactly the texts "1" to "5".
 
 use libfuzzer_sys::fuzz_target;
-use pingyi_parse::domain::rating::Rating;
+use pingyi_domain::rating::Rating;
 
 fuzz_target!(|text: &str| {
     let ok = Rating::parse(text).is_ok();

@@ -3,7 +3,7 @@
 //! never panic, and a parsed submission has one choice per item.
 
 use libfuzzer_sys::fuzz_target;
-use pingyi_parse::domain::submission::{ItemSpec, Submission};
+use pingyi_domain::submission::{ItemSpec, Submission};
 
 fuzz_target!(|body: &[u8]| {
     let items: Vec<ItemSpec> = ["att1", "eff1", "out1"]

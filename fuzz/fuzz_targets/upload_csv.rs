@@ -5,6 +5,6 @@
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use pingyi_parse::upload::Format;
+use pingyi_domain::upload::Format;
 
 fuzz_target!(|data: &[u8]| common::read_upload(data, Format::Csv));

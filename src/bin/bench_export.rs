@@ -17,9 +17,10 @@ use entity::{answer, category, district, institution, questionnaire, response};
 use polars::prelude::DataFrame;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, Statement};
 
+use pingyi::app::frames;
+use pingyi::db;
 use pingyi::db::export::Reader;
 use pingyi::domain::period::Period;
-use pingyi::{db, frames};
 
 const RESPONSE_CHUNK: usize = 2_000;
 const ANSWER_CHUNK: usize = 8_000;

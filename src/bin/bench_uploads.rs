@@ -14,10 +14,10 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Context;
-use pingyi::configuration::Settings;
+use pingyi::app::uploads::{Format, Outcome, StagedFile, UploadContext, process};
 use pingyi::db::{self, assessors, catalog::Catalog};
-use pingyi::keys::Keys;
-use pingyi::uploads::{Format, Outcome, StagedFile, UploadContext, process};
+use pingyi::domain::keys::Keys;
+use pingyi::setup::configuration::Settings;
 use sea_orm::{ConnectionTrait, Database, Statement};
 use sha2::{Digest, Sha256};
 

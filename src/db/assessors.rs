@@ -13,8 +13,8 @@ use sea_orm::{
 };
 
 use crate::db::catalog::{Catalog, Institution};
+use crate::domain::keys::{Keys, Purpose, random_token};
 use crate::domain::period::Period;
-use crate::keys::{Keys, Purpose, random_token};
 
 /// What every assessor token starts with, so a leaked one is recognisable.
 pub const TOKEN_PREFIX: &str = "pya_";

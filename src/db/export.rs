@@ -281,7 +281,7 @@ async fn read_json_pages(
         start += span;
         next = (start <= hi).then(|| fetch(start));
         let codes = codes.clone();
-        tables = crate::offload::polars("Decoding an export page", move || {
+        tables = crate::setup::offload::polars("Decoding an export page", move || {
             page.decode(&codes, &mut tables)?;
             anyhow::Ok(tables)
         })

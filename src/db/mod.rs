@@ -4,7 +4,6 @@
 pub mod assessors;
 pub mod audit;
 pub mod catalog;
-pub mod demo_history;
 pub mod export;
 pub mod model;
 pub mod period_cache;

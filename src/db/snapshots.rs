@@ -8,7 +8,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
 };
 
-use crate::frames;
+use crate::app::frames;
 
 /// Names of the three input tables of a snapshot's export, as stored.
 pub const EXPORT_TABLES: [&str; 3] = ["export/institutions", "export/responses", "export/answers"];
@@ -132,7 +132,7 @@ pub async fn table(
     let bytes = table_bytes(db, snapshot_id, name)
         .await?
         .with_context(|| format!("Snapshot {snapshot_id} has no table {name}"))?;
-    crate::offload::polars("Decoding a snapshot table", move || {
+    crate::setup::offload::polars("Decoding a snapshot table", move || {
         frames::from_parquet(&bytes)
     })
     .await?

@@ -6,7 +6,7 @@ use chrono::{Duration, Utc};
 use entity::ticket;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
 
-use crate::keys::{Keys, Purpose, random_token};
+use crate::domain::keys::{Keys, Purpose, random_token};
 
 /// Issues `count` tickets for an institution, valid for `valid_days`; returns
 /// the codes (shown once, never stored in clear).

@@ -4,6 +4,7 @@
 //! (PostgreSQL allows 65,535).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -13,8 +14,21 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Statement, TryInsertResult, Value,
 };
 
+use crate::db::catalog::Questionnaire;
 use crate::domain::period::Period;
-use crate::uploads::validate::ValidRow;
+
+/// A validated upload row, ready to store (built by `app::uploads`).
+pub struct UploadRow {
+    pub institution_id: i32,
+    pub questionnaire: Arc<Questionnaire>,
+    pub period: Period,
+    pub submitted_at: DateTime<Utc>,
+    pub channel: &'static str,
+    pub respondent_hash: String,
+    pub comment: Option<String>,
+    /// One rating (or none: not applicable) per questionnaire item, in order.
+    pub ratings: Vec<Option<i16>>,
+}
 
 /// Responses per INSERT: 7 bound parameters each.
 pub const RESPONSE_CHUNK: usize = 4000;
@@ -233,7 +247,7 @@ fn push_placeholders(
 /// the statement and the caller rolls the whole file back.
 pub async fn insert_rows(
     txn: &impl ConnectionTrait,
-    rows: &[ValidRow],
+    rows: &[UploadRow],
 ) -> Result<u64, sea_orm::DbErr> {
     if rows.is_empty() {
         return Ok(0);

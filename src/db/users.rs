@@ -15,9 +15,10 @@ use sea_orm::{
     QueryFilter, QueryOrder, SqlErr,
 };
 
-use crate::auth::{Role, SESSION_HOURS, Session, User, password};
-use crate::keys::{Keys, Purpose, random_token};
-use crate::templates::Message;
+use crate::domain::keys::{Keys, Purpose, random_token};
+use crate::domain::office::{Role, SESSION_HOURS, Session, User};
+use crate::domain::password;
+use crate::web::i18n::Message;
 
 /// What every office API token starts with, so a leaked one is recognisable.
 pub const API_TOKEN_PREFIX: &str = "pyo_";

@@ -30,7 +30,7 @@ pub fn new_challenge() -> (String, String) {
     let answer: String = (0..LENGTH)
         .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())])
         .collect();
-    (crate::keys::random_token(16), answer)
+    (crate::domain::keys::random_token(16), answer)
 }
 
 /// Case-insensitive comparison, ignoring surrounding white space.

@@ -14,9 +14,9 @@ use std::sync::Arc;
 
 use actix_web::HttpRequest;
 
-use crate::configuration::Settings;
-use crate::keys::{Keys, Purpose};
-use crate::state::AppState;
+use crate::domain::keys::{Keys, Purpose};
+use crate::setup::configuration::Settings;
+use crate::web::state::AppState;
 use client_ip::client_addr;
 use rate_limit::{RetryAfter, Scope};
 

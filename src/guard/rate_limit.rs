@@ -10,7 +10,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter as Governor};
 
-use crate::configuration::RateLimitSettings;
+use crate::setup::configuration::RateLimitSettings;
 
 /// Which quota a request draws on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

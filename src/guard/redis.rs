@@ -22,7 +22,7 @@ use super::captcha::{CaptchaStore, LocalCaptchaStore};
 use super::counter::{LocalCounter, SubmissionCounter, current_hour, sliding};
 use super::dedup::{DedupCache, LocalDedup};
 use super::rate_limit::{LocalLimiter, RateLimiter, RetryAfter, Scope};
-use crate::configuration::{RateLimitSettings, Settings};
+use crate::setup::configuration::{RateLimitSettings, Settings};
 
 /// Longest a guard waits for Redis before falling back.
 const CALL_TIMEOUT: Duration = Duration::from_millis(250);

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use pingyi::configuration::{CaptchaMode, Settings};
+use pingyi::setup::configuration::{CaptchaMode, Settings};
 use reqwest::StatusCode;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::task::AbortHandle;

@@ -1,9 +1,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use pingyi::configuration::{CaptchaMode, Settings};
-use pingyi::startup::Application;
-use pingyi::state::AppState;
+use pingyi::setup::configuration::{CaptchaMode, Settings};
+use pingyi::web::startup::Application;
+use pingyi::web::state::AppState;
 use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 

@@ -1,7 +1,7 @@
 //! Office accounts, roles, CSRF, lock-out and API tokens.
 
-use pingyi::auth::Role;
 use pingyi::db::users;
+use pingyi::domain::office::Role;
 use reqwest::StatusCode;
 
 use crate::helpers::*;

@@ -1,6 +1,6 @@
 //! The institution list imported from a CSV file, as Excel writes it.
 
-use pingyi::auth::Role;
+use pingyi::domain::office::Role;
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 

@@ -1,6 +1,6 @@
 //! The indicator model edited through the office's form.
 
-use pingyi::auth::Role;
+use pingyi::domain::office::Role;
 use reqwest::StatusCode;
 use scraper::{Html, Selector};
 

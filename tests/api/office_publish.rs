@@ -1,7 +1,7 @@
 //! Publishing, snapshots, the scores API, rectification and appeals.
 
-use pingyi::auth::Role;
-use pingyi::frames::{self, Cell};
+use pingyi::app::frames::{self, Cell};
+use pingyi::domain::office::Role;
 use polars::prelude::{DataFrame, IntoLazy};
 use reqwest::StatusCode;
 

@@ -1,4 +1,4 @@
-use pingyi::auth::Role;
+use pingyi::domain::office::Role;
 use reqwest::StatusCode;
 
 use crate::helpers::*;

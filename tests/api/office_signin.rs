@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use entity::office_user;
-use pingyi::auth::Role;
+use pingyi::domain::office::Role;
 use reqwest::StatusCode;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -17,7 +17,7 @@ use crate::helpers::*;
 use crate::office_support::*;
 
 /// Quotas high enough that only the lock-out is tested.
-fn many_logins(s: &mut pingyi::configuration::Settings) {
+fn many_logins(s: &mut pingyi::setup::configuration::Settings) {
     s.rate_limit.logins_per_hour = 100_000;
     s.rate_limit.login_burst = 100_000;
 }

@@ -1,9 +1,9 @@
 //! Helpers of the office tests: accounts, sign-in, API calls and seeded
 //! responses.
 
-use pingyi::auth::Role;
 use pingyi::db::users;
 use pingyi::db::writer::{NewAnswer, NewResponse, Source, WriteOutcome};
+use pingyi::domain::office::Role;
 use pingyi::domain::period::Period;
 use reqwest::StatusCode;
 

@@ -82,7 +82,7 @@ async fn a_device_has_one_respondent_hash_within_a_period_and_an_unrelated_one_i
     assert_eq!(
         month[0].2,
         monthly.state.keys.digest_in(
-            pingyi::keys::Purpose::DeviceRespondent,
+            pingyi::domain::keys::Purpose::DeviceRespondent,
             &month[0].1,
             &device
         ),

@@ -1,4 +1,4 @@
-use pingyi::configuration::CaptchaMode;
+use pingyi::setup::configuration::CaptchaMode;
 use reqwest::StatusCode;
 
 use crate::helpers::*;

@@ -3,8 +3,8 @@
 
 use pingyi::db::assessors::{self, NewContract};
 use pingyi::db::periods;
+use pingyi::domain::keys::Purpose;
 use pingyi::domain::period::Period;
-use pingyi::keys::Purpose;
 use reqwest::StatusCode;
 use serde_json::Value;
 

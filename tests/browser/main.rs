@@ -14,9 +14,9 @@ mod office_support;
 mod driver;
 
 use fantoccini::key::Key;
-use pingyi::auth::Role;
-use pingyi::configuration::CaptchaMode;
-use pingyi::templates::Lang;
+use pingyi::domain::office::Role;
+use pingyi::setup::configuration::CaptchaMode;
+use pingyi::web::i18n::Lang;
 
 use driver::{Browser, Setup, Viewport, tools};
 use helpers::{TestApp, spawn_app, spawn_app_with};

@@ -4,8 +4,8 @@
 
 use std::ops::ControlFlow;
 
-use pingyi_parse::upload::Format;
-use pingyi_parse::upload::read::for_each_record;
+use pingyi_domain::upload::Format;
+use pingyi_domain::upload::read::for_each_record;
 
 pub fn read_upload(data: &[u8], format: Format) {
     let dir = std::env::temp_dir().join(format!("pingyi-fuzz-{}", std::process::id()));

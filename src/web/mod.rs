@@ -1,0 +1,12 @@
+//! The HTTP face: actix-web wiring, the routes, the shared state, the
+//! responses and their errors, i18n, client addresses and metrics. Nothing
+//! depends on this layer; it maps the application's typed errors to pages and
+//! JSON with `From`.
+
+pub mod auth;
+pub mod error;
+pub mod i18n;
+pub mod metrics;
+pub mod routes;
+pub mod startup;
+pub mod state;

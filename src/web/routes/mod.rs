@@ -1,0 +1,70 @@
+//! HTTP routes, registered in one place with the quotas of each scope.
+
+pub mod api;
+pub mod assessor;
+mod assets;
+mod health;
+mod landing;
+mod lang;
+pub mod localise;
+pub mod office;
+mod qr;
+mod results;
+pub mod survey;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{Error, HttpMessage, HttpResponse, web};
+
+use crate::guard::charge;
+use crate::guard::rate_limit::Scope;
+use crate::web::error::PageError;
+use crate::web::state::AppState;
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/metrics", web::get().to(crate::web::metrics::render))
+        .route("/static/{file:.*}", web::get().to(assets::static_file))
+        .route("/qr/{code}.svg", web::get().to(qr::qr_svg))
+        .configure(api::config)
+        .configure(assessor::config)
+        .configure(office::config)
+        .service(
+            // Citizen pages: every view draws on the page-view quota.
+            web::scope("")
+                .wrap(from_fn(page_view_quota))
+                .route("/", web::get().to(landing::landing))
+                .route("/lang/{lang}", web::get().to(lang::switch))
+                .route("/captcha/{id}.png", web::get().to(survey::captcha_png))
+                .route("/s/{code}", web::get().to(survey::get::form))
+                .route("/s/{code}", web::post().to(survey::post::submit))
+                .route("/s/{code}/thanks", web::get().to(survey::get::thanks))
+                .route("/results/{period}", web::get().to(results::results))
+                .default_service(web::to(not_found)),
+        );
+}
+
+async fn not_found() -> Result<HttpResponse, PageError> {
+    Err(PageError::NotFound)
+}
+
+/// GET and HEAD requests of the citizen scope count against the page-view
+/// quota of the client's address; submissions have their own quotas.
+async fn page_view_quota(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    if matches!(*req.method(), Method::GET | Method::HEAD)
+        && let Some(state) = req.app_data::<web::Data<AppState>>()
+    {
+        if let Err(retry) = charge(state, req.request(), Scope::PageView).await {
+            metrics::counter!("pingyi_rate_limited_total", "scope" => "view").increment(1);
+            return Err(PageError::TooManyRequests(retry).into());
+        }
+        // A device minted for this page is already paid for.
+        req.extensions_mut().insert(survey::device::PageViewCharged);
+    }
+    next.call(req).await
+}

@@ -1,0 +1,222 @@
+//! The questionnaire: the form, its submission, the thank-you page and the
+//! captcha image.
+
+pub mod device;
+pub mod get;
+pub mod post;
+
+pub use device::{DEVICE_COOKIE, Device, csrf_token, device_id, form_clock};
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use actix_web::cookie::Cookie;
+use actix_web::http::header::{self, ContentType};
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+
+use crate::db::catalog::{Catalog, Institution, Questionnaire};
+use crate::domain::submission::{FieldErrors, FieldProblem, NOT_APPLICABLE, item_field};
+use crate::guard::captcha::{new_challenge, render_png};
+use crate::web::error::PageError;
+use crate::web::i18n::Lang;
+use crate::web::state::AppState;
+
+/// What the citizen entered, to refill the form after a refusal.
+#[derive(Default)]
+pub struct Refill {
+    pub values: BTreeMap<String, String>,
+    pub comment: String,
+    pub errors: FieldErrors,
+    pub captcha_error: bool,
+}
+
+#[derive(Serialize)]
+struct ItemView {
+    code: String,
+    text: String,
+    required: bool,
+    value: String,
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Level {
+    value: &'static str,
+    label: String,
+}
+
+#[derive(Serialize)]
+struct InstitutionView {
+    code: String,
+    name: String,
+    category: String,
+    district: String,
+}
+
+#[derive(Serialize)]
+struct FormPage {
+    institution: InstitutionView,
+    items: Vec<ItemView>,
+    levels: Vec<Level>,
+    errors: Vec<String>,
+    form_error: Option<String>,
+    comment: String,
+    comment_error: Option<String>,
+    comment_hint: String,
+    comment_max: usize,
+    csrf: String,
+    clock: String,
+    ticket: Option<String>,
+    captcha_id: Option<String>,
+    captcha_error: Option<String>,
+}
+
+fn problem_key(p: FieldProblem) -> &'static str {
+    match p {
+        FieldProblem::Required => "err_required",
+        FieldProblem::InvalidRating => "err_invalid_rating",
+        FieldProblem::NothingRated => "err_nothing_rated",
+        FieldProblem::CommentTooLong => "err_comment_too_long",
+        FieldProblem::UnknownField => "err_unknown_field",
+    }
+}
+
+/// Everything the form page needs besides the request.
+pub struct FormRender<'a> {
+    pub catalog: &'a Catalog,
+    pub institution: &'a Institution,
+    pub questionnaire: &'a Questionnaire,
+    pub lang: Lang,
+    pub path: &'a str,
+    pub device: &'a str,
+    pub ticket: Option<String>,
+    pub with_captcha: bool,
+    pub refill: Refill,
+}
+
+/// Renders the questionnaire (fresh, or refilled with messages).
+pub async fn render_form(state: &AppState, f: FormRender<'_>) -> Result<String, PageError> {
+    let t = |key: &str| state.templates.text(f.lang, key).to_owned();
+    let pick = |zh: &str, en: &str| {
+        if f.lang == Lang::En {
+            en.to_owned()
+        } else {
+            zh.to_owned()
+        }
+    };
+    let captcha_id = if f.with_captcha {
+        let (id, answer) = new_challenge();
+        let ttl = Duration::from_secs(state.settings.captcha_ttl_secs);
+        state
+            .guards
+            .captcha
+            .put(&id, &answer, ttl)
+            .await
+            .map_err(PageError::Internal)?;
+        Some(id)
+    } else {
+        None
+    };
+    let items = f
+        .questionnaire
+        .items
+        .iter()
+        .map(|item| {
+            let field = item_field(&item.code);
+            ItemView {
+                code: item.code.clone(),
+                text: pick(&item.text_zh, &item.text_en),
+                required: item.required,
+                value: f.refill.values.get(&field).cloned().unwrap_or_default(),
+                error: f.refill.errors.get(&field).map(|p| t(problem_key(*p))),
+            }
+        })
+        .collect();
+    let mut levels: Vec<Level> = ["5", "4", "3", "2", "1"]
+        .iter()
+        .map(|v| Level {
+            value: v,
+            label: t(&format!("scale_{v}")),
+        })
+        .collect();
+    levels.push(Level {
+        value: NOT_APPLICABLE,
+        label: t("scale_na"),
+    });
+    let c = &f.catalog.categories[f.institution.category];
+    let d = &f.catalog.districts[f.institution.district];
+    let mut errors: Vec<String> = f
+        .refill
+        .errors
+        .values()
+        .map(|p| t(problem_key(*p)))
+        .collect();
+    if f.refill.captcha_error {
+        errors.push(t("err_captcha"));
+    }
+    let page = FormPage {
+        institution: InstitutionView {
+            code: f.institution.code.clone(),
+            name: pick(&f.institution.name_zh, &f.institution.name_en),
+            category: pick(&c.name_zh, &c.name_en),
+            district: pick(&d.name_zh, &d.name_en),
+        },
+        items,
+        levels,
+        errors,
+        form_error: f.refill.errors.get("_form").map(|p| t(problem_key(*p))),
+        comment: f.refill.comment,
+        comment_error: f.refill.errors.get("comment").map(|p| t(problem_key(*p))),
+        comment_hint: t("comment_hint")
+            .replace("{n}", &state.settings.comment_max_chars.to_string()),
+        comment_max: state.settings.comment_max_chars,
+        csrf: csrf_token(state, f.device),
+        clock: form_clock(state, &f.institution.code, f.device),
+        ticket: f.ticket,
+        captcha_id,
+        captcha_error: f.refill.captcha_error.then(|| t("err_captcha")),
+    };
+    Ok(state
+        .templates
+        .render("citizen/survey.html.tera", f.lang, f.path, &page)?)
+}
+
+/// An HTML response that must not be cached (it carries per-device tokens).
+pub fn html(
+    status: actix_web::http::StatusCode,
+    body: String,
+    cookie: Option<Cookie<'static>>,
+) -> HttpResponse {
+    let mut response = HttpResponse::build(status);
+    response
+        .insert_header(ContentType::html())
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    if let Some(cookie) = cookie {
+        response.cookie(cookie);
+    }
+    response.body(body)
+}
+
+/// The captcha image of a pending challenge.
+pub async fn captcha_png(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let answer = state
+        .guards
+        .captcha
+        .peek(&id)
+        .await
+        .map_err(PageError::Internal)?
+        .ok_or(PageError::NotFound)?;
+    // Drawing is CPU-bound and the image type is not Send: off the executor.
+    let png = web::block(move || render_png(&answer))
+        .await
+        .map_err(|e| PageError::Internal(anyhow::anyhow!("Captcha rendering was cancelled: {e}")))?
+        .ok_or_else(|| PageError::Internal(anyhow::anyhow!("Captcha rendering failed")))?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "image/png"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(png))
+}

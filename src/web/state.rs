@@ -1,0 +1,51 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use actix_web::HttpRequest;
+use sea_orm::DatabaseConnection;
+
+use crate::db::catalog::CatalogCache;
+use crate::db::writer::SubmissionWriter;
+use crate::domain::keys::Keys;
+pub use crate::guard::ClientKeys;
+use crate::guard::Guards;
+use crate::setup::configuration::Settings;
+use crate::web::i18n::{Lang, Templates};
+use actix_web::http::header::{AcceptLanguage, Header as _};
+
+pub struct AppState {
+    pub settings: Settings,
+    pub db: DatabaseConnection,
+    pub catalog: CatalogCache,
+    pub frozen: crate::db::period_cache::FrozenCache,
+    /// Previews of unpublished periods for the office dashboard.
+    pub previews: crate::app::preview::PreviewCache,
+    pub writer: SubmissionWriter,
+    pub guards: Guards,
+    pub keys: Keys,
+    pub templates: Arc<Templates>,
+}
+
+/// The cookie that carries the chosen language.
+pub const LANG_COOKIE: &str = "pingyi_lang";
+
+impl AppState {
+    /// The quota keys of the request's client (see [`ClientKeys`]).
+    pub fn client_keys(&self, req: &HttpRequest) -> ClientKeys {
+        ClientKeys::of(req, &self.settings, &self.keys)
+    }
+
+    /// The reader's language: the one they switched to (a cookie), else the
+    /// first their browser asks for that is offered, else Chinese.
+    pub fn lang(&self, req: &HttpRequest) -> Lang {
+        req.cookie(LANG_COOKIE)
+            .and_then(|c| Lang::parse(c.value()))
+            .or_else(|| {
+                AcceptLanguage::parse(req)
+                    .ok()
+                    .and_then(|accept| Lang::negotiate(&accept))
+            })
+            .unwrap_or(Lang::Zh)
+    }
+}
