@@ -16,6 +16,7 @@ mod m20261128_000102_create_snapshots;
 mod m20261128_000103_create_audit_log;
 mod m20261128_000104_create_rectification;
 mod m20261128_000105_cluster_answers;
+mod m20261201_000001_create_dimension;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000103_create_audit_log::Migration),
             Box::new(m20261128_000104_create_rectification::Migration),
             Box::new(m20261128_000105_cluster_answers::Migration),
+            Box::new(m20261201_000001_create_dimension::Migration),
         ]
     }
 }

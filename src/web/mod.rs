@@ -7,6 +7,7 @@ pub mod auth;
 pub mod error;
 pub mod i18n;
 pub mod metrics;
+pub mod names;
 pub mod routes;
 pub mod startup;
 pub mod state;

@@ -1,7 +1,7 @@
 //! What the office pages show a person: the index with its interval and
 //! the score as separate, labelled figures; names, not codes.
 
-use pingyi::auth::Role;
+use pingyi::domain::office::Role;
 use reqwest::StatusCode;
 use scraper::{Html, Selector};
 
@@ -49,7 +49,7 @@ async fn the_index_interval_and_the_shrunk_score_are_shown_apart_with_a_note() {
         .text()
         .await
         .unwrap();
-    let t = |key| app.state.templates.text(pingyi::templates::Lang::Zh, key);
+    let t = |key| app.state.templates.text(pingyi::web::i18n::Lang::Zh, key);
     let row = first_row(&page, "main table");
     let index: f64 = cell(&row, &t("office_index")).parse().unwrap();
     let score: f64 = cell(&row, &t("office_score")).parse().unwrap();
@@ -71,4 +71,103 @@ async fn the_index_interval_and_the_shrunk_score_are_shown_apart_with_a_note() {
     let score: f64 = cell(&row, &t("office_score")).parse().unwrap();
     assert!(index > score, "{row:?}");
     assert!(dashboard.contains(&t("office_score_note")));
+}
+
+#[actix_web::test]
+async fn dimensions_and_categories_are_shown_by_name_in_the_readers_language() {
+    let app = spawn_app().await;
+    let period = "2026-03";
+    responses(&app, "water-01", period, 3, 2, Some("排队太久")).await;
+    responses(&app, "gas-01", period, 3, 4, None).await;
+    let (admin, csrf) = office_browser(&app, "boss", Role::Admin, None).await;
+    publish(&app, &admin, &csrf, period).await;
+
+    let zh = admin
+        .get(&app, "/office/institutions/water-01")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(zh.contains("服务态度") && zh.contains("办理结果"), "{zh}");
+    for code in ["attitude", "efficiency", "outcome", "att1", ">water<"] {
+        assert!(!zh.contains(code), "the code {code} is shown: {zh}");
+    }
+    // The data-quality table lists categories by name.
+    let dashboard = admin
+        .get(&app, &format!("/office/dashboard?period={period}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let doc = Html::parse_document(&dashboard);
+    let first_cells: Vec<String> = doc
+        .select(&Selector::parse("main table:not(.ranking) tbody td:first-child").unwrap())
+        .map(|c| c.text().collect())
+        .collect();
+    assert_eq!(first_cells, ["燃气", "供水"], "{dashboard}");
+
+    // In English, English names.
+    let en = admin
+        .client
+        .get(app.url("/office/institutions/water-01"))
+        .header("x-forwarded-for", &admin.ip)
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(en.contains("Attitude of staff"), "{en}");
+
+    // The office renames a dimension; pages follow at once.
+    let r = post_form(
+        &app,
+        &admin,
+        "/office/catalog",
+        &[
+            ("csrf", csrf.as_str()),
+            ("kind", "dimension"),
+            ("code", "attitude"),
+            ("name_zh", "窗口服务态度"),
+            ("name_en", "Counter courtesy"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let page = admin
+        .get(&app, "/office/institutions/water-01")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("窗口服务态度"));
+    let list = admin
+        .get(&app, "/office/institutions")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("Counter courtesy"), "the list of dimensions");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'dimension.save'")
+            .await,
+        1
+    );
+    // Analysts read; they do not rename.
+    let (analyst, csrf) = office_browser(&app, "ana", Role::Analyst, None).await;
+    let r = post_form(
+        &app,
+        &analyst,
+        "/office/catalog",
+        &[
+            ("csrf", csrf.as_str()),
+            ("kind", "dimension"),
+            ("code", "attitude"),
+            ("name_zh", "x"),
+            ("name_en", "x"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
