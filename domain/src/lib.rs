@@ -11,5 +11,6 @@ pub mod office;
 pub mod password;
 pub mod period;
 pub mod rating;
+pub mod rectification;
 pub mod submission;
 pub mod upload;

@@ -1,10 +1,7 @@
 //! `pingyi assessor …`: organisations, tokens and contracts of third-party
 //! assessors.
 
-use anyhow::Context;
-use chrono::Utc;
 use clap::Subcommand;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::db::assessors::{self, NewContract};
 use crate::db::{self, catalog::Catalog};
@@ -130,29 +127,4 @@ pub async fn run(settings: &Settings, command: AssessorCommand) -> anyhow::Resul
         }
     }
     Ok(())
-}
-
-/// Seeds the demo assessor (once) for the current period; returns a fresh
-/// token for it.
-pub async fn seed_demo(
-    db: &impl ConnectionTrait,
-    keys: &Keys,
-    settings: &Settings,
-) -> anyhow::Result<String> {
-    let period = Period::containing(Utc::now(), settings.period, settings.utc_offset_hours);
-    // Contract rows only once: a re-seed just issues another token.
-    let existing = assessors::org_by_code(db, "demo-survey").await?;
-    if let Some(org) = existing {
-        let has_contract = entity::assessor_contract::Entity::find()
-            .filter(entity::assessor_contract::Column::OrgId.eq(org.id))
-            .filter(entity::assessor_contract::Column::Period.eq(period.to_string()))
-            .one(db)
-            .await
-            .context("Failed to read the demo contracts")?
-            .is_some();
-        if has_contract {
-            return Ok(assessors::issue_token(db, keys, org.id, 365).await?.token);
-        }
-    }
-    assessors::seed_demo_org(db, keys, &period).await
 }

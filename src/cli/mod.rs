@@ -144,7 +144,7 @@ async fn seed(settings: &Settings) -> anyhow::Result<()> {
     if db::seed::seed_if_empty(&conn).await? {
         println!("Demo data seeded.");
         let keys = keys::Keys::new(settings.resolve_secret()?);
-        let token = crate::cli::assessor::seed_demo(&conn, &keys, settings).await?;
+        let token = crate::app::demo::seed_demo(&conn, &keys, settings).await?;
         println!("Demo assessor token for organisation demo-survey (shown once): {token}");
     } else {
         println!("The database already has institutions; nothing seeded.");

@@ -243,6 +243,21 @@ pub fn covers(c: &assessor_contract::Model, catalog: &Catalog, inst: &Institutio
     (c.category_id.is_some() || c.district_id.is_some()) && category_ok && district_ok
 }
 
+/// Whether the organisation has any contract in `period`.
+pub async fn has_contract_in(
+    db: &impl ConnectionTrait,
+    org_id: i32,
+    period: &Period,
+) -> anyhow::Result<bool> {
+    Ok(assessor_contract::Entity::find()
+        .filter(assessor_contract::Column::OrgId.eq(org_id))
+        .filter(assessor_contract::Column::Period.eq(period.to_string()))
+        .one(db)
+        .await
+        .context("Failed to read the contracts")?
+        .is_some())
+}
+
 /// The demo firm: `demo-survey`, contracted for every category in `period`,
 /// with a fresh token (returned, to print once at start-up).
 pub async fn seed_demo_org(

@@ -9,6 +9,7 @@ pub mod model;
 pub mod period_cache;
 pub mod periods;
 pub mod questionnaires;
+pub mod rectification;
 pub mod seed;
 pub mod snapshots;
 pub mod tickets;

@@ -18,7 +18,6 @@ use sea_orm::{
 use crate::domain::keys::{Keys, Purpose, random_token};
 use crate::domain::office::{Role, SESSION_HOURS, Session, User};
 use crate::domain::password;
-use crate::web::i18n::Message;
 
 /// What every office API token starts with, so a leaked one is recognisable.
 pub const API_TOKEN_PREFIX: &str = "pyo_";
@@ -40,22 +39,6 @@ pub enum NewUserError {
     Taken(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
-}
-
-impl NewUserError {
-    /// What the office page says, in the reader's language.
-    pub fn message(&self) -> Message {
-        match self {
-            NewUserError::BadName => Message::new("msg_user_name"),
-            NewUserError::WeakPassword => {
-                Message::new("msg_user_password").arg("min", password::MIN_LENGTH)
-            }
-            NewUserError::NeedsInstitution => Message::new("msg_user_needs_institution"),
-            NewUserError::NotAnInstitutionRole => Message::new("msg_user_not_institution"),
-            NewUserError::Taken(name) => Message::new("msg_user_taken").arg("name", name.as_str()),
-            NewUserError::Internal(_) => Message::new("error_internal_text"),
-        }
-    }
 }
 
 fn to_user(row: &office_user::Model) -> anyhow::Result<User> {

@@ -12,12 +12,9 @@ pub mod redis;
 
 use std::sync::Arc;
 
-use actix_web::HttpRequest;
-
 use crate::domain::keys::{Keys, Purpose};
 use crate::setup::configuration::Settings;
-use crate::web::state::AppState;
-use client_ip::client_addr;
+use client_ip::ClientAddr;
 use rate_limit::{RetryAfter, Scope};
 
 /// Opaque keys for the client's address (its IPv4 address or IPv6 /64) and
@@ -30,8 +27,8 @@ pub struct ClientKeys {
 
 impl ClientKeys {
     /// The keys of the client a request is attributed to.
-    pub fn of(req: &HttpRequest, settings: &Settings, keys: &Keys) -> ClientKeys {
-        match client_addr(req, &settings.trusted_proxies) {
+    pub fn of(client: Option<ClientAddr>, keys: &Keys) -> ClientKeys {
+        match client {
             Some(client) => ClientKeys {
                 address: keys.digest(Purpose::ClientAddress, &client.quota_key().to_string()),
                 subnet: keys.digest(Purpose::ClientAddress, &client.network_key().to_string()),
@@ -52,15 +49,6 @@ impl ClientKeys {
             &self.address
         }
     }
-}
-
-/// Counts one request of `scope` against the quota of the request's client
-/// (its address or its network, as the scope says); a refusal carries the
-/// wait for `Retry-After`. The one call a handler needs to put itself under
-/// a quota.
-pub async fn charge(state: &AppState, req: &HttpRequest, scope: Scope) -> Result<(), RetryAfter> {
-    let client = state.client_keys(req);
-    state.guards.charge(scope, &client).await
 }
 
 /// The guards a running service uses.

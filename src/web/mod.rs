@@ -4,10 +4,13 @@
 //! JSON with `From`.
 
 pub mod auth;
+pub mod client_addr;
 pub mod error;
 pub mod i18n;
+pub mod messages;
 pub mod metrics;
 pub mod names;
+pub mod request_span;
 pub mod routes;
 pub mod startup;
 pub mod state;

@@ -42,8 +42,7 @@ impl Application {
         let mut demo_admin_password = None;
         if settings.seeds_demo() && db::seed::seed_if_empty(&db).await? {
             tracing::info!("Seeded the demo data set into the empty database");
-            demo_assessor_token =
-                Some(crate::cli::assessor::seed_demo(&db, &keys, &settings).await?);
+            demo_assessor_token = Some(crate::app::demo::seed_demo(&db, &keys, &settings).await?);
             demo_admin_password = db::users::ensure_demo_admin(&db).await?;
             if settings.demo_history {
                 let period = crate::app::demo_history::seed_and_publish(&db, &settings).await?;
@@ -101,7 +100,7 @@ impl Application {
                 .wrap(security_headers())
                 .wrap(actix_web::middleware::from_fn(crate::web::metrics::track))
                 .wrap(tracing_actix_web::TracingLogger::<
-                    crate::setup::telemetry::PrivateRootSpan,
+                    crate::web::request_span::PrivateRootSpan,
                 >::new())
                 .configure(routes::config)
         })

@@ -10,7 +10,9 @@ use crate::db::writer::SubmissionWriter;
 use crate::domain::keys::Keys;
 pub use crate::guard::ClientKeys;
 use crate::guard::Guards;
+use crate::guard::rate_limit::{RetryAfter, Scope};
 use crate::setup::configuration::Settings;
+use crate::web::client_addr::client_addr;
 use crate::web::i18n::{Lang, Templates};
 use actix_web::http::header::{AcceptLanguage, Header as _};
 
@@ -33,7 +35,16 @@ pub const LANG_COOKIE: &str = "pingyi_lang";
 impl AppState {
     /// The quota keys of the request's client (see [`ClientKeys`]).
     pub fn client_keys(&self, req: &HttpRequest) -> ClientKeys {
-        ClientKeys::of(req, &self.settings, &self.keys)
+        let client = client_addr(req, &self.settings.trusted_proxies);
+        ClientKeys::of(client, &self.keys)
+    }
+
+    /// Counts one request of `scope` against the quota of the request's
+    /// client (its address or its network, as the scope says); a refusal
+    /// carries the wait for `Retry-After`. The one call a handler needs to
+    /// put itself under a quota.
+    pub async fn charge(&self, req: &HttpRequest, scope: Scope) -> Result<(), RetryAfter> {
+        self.guards.charge(scope, &self.client_keys(req)).await
     }
 
     /// The reader's language: the one they switched to (a cookie), else the

@@ -13,33 +13,20 @@
 
 pub mod calendar;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use anyhow::Context;
 use chrono::{NaiveDate, Utc};
-use entity::{answer, appeal, institution, rectification_task as task, response};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, SqlErr, TransactionTrait,
-};
+use entity::{appeal, rectification_task as task};
+use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde::{Deserialize, Serialize};
 
 use crate::app::figures::{DimensionRow, InstitutionRow};
 use crate::db::audit;
+use crate::db::rectification as store;
 use crate::domain::office::User;
 use crate::domain::period::Period;
-use crate::web::i18n::Message;
-
-/// Task states.
-pub mod status {
-    pub const OPEN: &str = "open";
-    pub const PLAN_SUBMITTED: &str = "plan_submitted";
-    pub const PLAN_ACCEPTED: &str = "plan_accepted";
-    pub const REPORT_SUBMITTED: &str = "report_submitted";
-    pub const COMPLETED: &str = "completed";
-    pub const WITHDRAWN: &str = "withdrawn";
-}
+pub use crate::domain::rectification::{AppealKind, AppealStatus, Step, TaskStatus};
 
 /// Why an institution was flagged.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -130,24 +117,11 @@ pub async fn on_publish(
     model: &analysis::Model,
     deadlines: &Deadlines,
 ) -> anyhow::Result<PublishEffect> {
-    let ids: HashMap<String, i32> = institution::Entity::find()
-        .all(db)
-        .await
-        .context("Failed to read institutions")?
-        .into_iter()
-        .map(|i| (i.code, i.id))
-        .collect();
+    let ids = store::institution_ids(db).await?;
     let period_text = period.to_string();
-    let existing: HashMap<i32, task::Model> = task::Entity::find()
-        .filter(task::Column::Period.eq(&period_text))
-        .all(db)
-        .await
-        .context("Failed to read the period's tasks")?
-        .into_iter()
-        .map(|t| (t.institution_id, t))
-        .collect();
+    let existing = store::tasks_of_period(db, &period_text).await?;
     let mut effect = PublishEffect::default();
-    let mut flagged = std::collections::HashSet::new();
+    let mut flagged = HashSet::new();
     for row in rows.iter().filter(|r| r.rectification) {
         let Some(&inst) = ids.get(&row.institution_code) else {
             continue;
@@ -157,33 +131,19 @@ pub async fn on_publish(
             .context("Failed to encode reasons")?;
         match existing.get(&inst) {
             Some(t) => {
-                let mut active = t.clone().into_active_model();
-                active.run_id = Set(run_id.to_owned());
-                active.score = Set(row.score);
-                active.reasons = Set(reasons);
-                if t.status == status::WITHDRAWN {
-                    active.status = Set(status::OPEN.into());
-                    active.deadline = Set(deadlines.next());
-                }
-                active.update(db).await.context("Failed to update a task")?;
+                store::confirm_task(db, t, run_id, row.score, reasons, deadlines.next()).await?;
                 effect.confirmed += 1;
             }
             None => {
-                let new = task::ActiveModel {
-                    period: Set(period_text.clone()),
-                    institution_id: Set(inst),
-                    run_id: Set(run_id.to_owned()),
-                    score: Set(row.score),
-                    reasons: Set(reasons),
-                    status: Set(status::OPEN.into()),
-                    deadline: Set(deadlines.next()),
-                    created_at: Set(Utc::now()),
-                    ..Default::default()
+                let new = store::NewTask {
+                    period: &period_text,
+                    institution_id: inst,
+                    run_id,
+                    score: row.score,
+                    reasons,
+                    deadline: deadlines.next(),
                 };
-                task::Entity::insert(new)
-                    .exec_without_returning(db)
-                    .await
-                    .context("Failed to open a task")?;
+                store::open_task(db, new).await?;
                 effect.opened += 1;
             }
         }
@@ -191,13 +151,8 @@ pub async fn on_publish(
     // A republication that no longer flags an institution withdraws its task,
     // unless the institution has already answered it.
     for t in existing.values() {
-        if !flagged.contains(&t.institution_id) && t.status == status::OPEN {
-            let mut active = t.clone().into_active_model();
-            active.status = Set(status::WITHDRAWN.into());
-            active
-                .update(db)
-                .await
-                .context("Failed to withdraw a task")?;
+        if !flagged.contains(&t.institution_id) && t.status == TaskStatus::Open.as_str() {
+            store::set_task_status(db, t, TaskStatus::Withdrawn).await?;
             effect.withdrawn += 1;
         }
     }
@@ -206,17 +161,7 @@ pub async fn on_publish(
         .iter()
         .filter_map(|r| ids.get(&r.institution_code).map(|&id| (id, r)))
         .collect();
-    let earlier = task::Entity::find()
-        .filter(task::Column::Status.ne(status::WITHDRAWN))
-        .filter(
-            task::Column::FollowupPeriod
-                .is_null()
-                .or(task::Column::FollowupPeriod.eq(&period_text)),
-        )
-        .all(db)
-        .await
-        .context("Failed to read the tasks to follow up")?;
-    for t in earlier {
+    for t in store::tasks_to_follow_up(db, &period_text).await? {
         let Ok(task_period) = t.period.parse::<Period>() else {
             continue;
         };
@@ -224,16 +169,12 @@ pub async fn on_publish(
             continue;
         }
         let row = by_code.get(&t.institution_id);
-        let score = row.and_then(|r| r.score);
-        let mut active = t.clone().into_active_model();
-        active.followup_period = Set(Some(period_text.clone()));
-        active.followup_score = Set(score);
-        active.score_change = Set(score.zip(t.score).map(|(now, before)| now - before));
-        active.still_flagged = Set(row.map(|r| r.rectification));
-        active
-            .update(db)
-            .await
-            .context("Failed to follow up a task")?;
+        let followup = store::FollowUp {
+            period: &period_text,
+            score: row.and_then(|r| r.score),
+            still_flagged: row.map(|r| r.rectification),
+        };
+        store::follow_up(db, &t, followup).await?;
         effect.followed_up += 1;
     }
     Ok(effect)
@@ -252,36 +193,23 @@ pub struct TaskView {
     pub awaiting_institution: bool,
 }
 
-pub fn is_awaiting_institution(status_text: &str) -> bool {
-    matches!(status_text, status::OPEN | status::PLAN_ACCEPTED)
-}
-
 /// Tasks, newest first; of one institution when given.
 pub async fn tasks(
     db: &impl ConnectionTrait,
     institution_id: Option<i32>,
     today: NaiveDate,
 ) -> anyhow::Result<Vec<TaskView>> {
-    let mut query = task::Entity::find()
-        .order_by_desc(task::Column::Period)
-        .order_by_asc(task::Column::Id);
-    if let Some(id) = institution_id {
-        query = query.filter(task::Column::InstitutionId.eq(id));
-    }
-    let rows = query.all(db).await.context("Failed to read tasks")?;
-    let names: HashMap<i32, (String, String)> = institution::Entity::find()
-        .all(db)
-        .await
-        .context("Failed to read institutions")?
-        .into_iter()
-        .map(|i| (i.id, (i.code, i.name_zh)))
-        .collect();
+    let rows = store::tasks(db, institution_id).await?;
+    let names = store::institution_names(db, institution_id).await?;
     Ok(rows.into_iter().map(|t| view(t, &names, today)).collect())
 }
 
 fn view(t: task::Model, names: &HashMap<i32, (String, String)>, today: NaiveDate) -> TaskView {
     let (code, name) = names.get(&t.institution_id).cloned().unwrap_or_default();
-    let awaiting = is_awaiting_institution(&t.status);
+    let awaiting = t
+        .status
+        .parse::<TaskStatus>()
+        .is_ok_and(TaskStatus::awaits_institution);
     TaskView {
         reasons_parsed: serde_json::from_str(&t.reasons).unwrap_or_default(),
         overdue: awaiting && today > t.deadline,
@@ -299,36 +227,38 @@ pub async fn task_for(
     user: &User,
     today: NaiveDate,
 ) -> anyhow::Result<Option<TaskView>> {
-    let Some(t) = task::Entity::find_by_id(id)
-        .one(db)
-        .await
-        .context("Failed to read a task")?
-    else {
+    let Some(t) = store::task(db, id).await? else {
         return Ok(None);
     };
     if !user.may_see_institution(t.institution_id) {
         return Ok(None);
     }
-    let names: HashMap<i32, (String, String)> = institution::Entity::find_by_id(t.institution_id)
-        .one(db)
-        .await
-        .context("Failed to read an institution")?
-        .into_iter()
-        .map(|i| (i.id, (i.code, i.name_zh)))
-        .collect();
+    let names = store::institution_names(db, Some(t.institution_id)).await?;
     Ok(Some(view(t, &names, today)))
 }
 
-/// A step of a task's life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Step {
-    SubmitPlan,
-    AcceptPlan,
-    ReturnPlan,
-    SubmitReport,
-    AcceptReport,
-    ReturnReport,
+/// Why a step or an appeal was refused: each names what the user can fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    TextTooLong {
+        max: usize,
+    },
+    TextEmpty,
+    WrongStatus {
+        status: String,
+        expected: TaskStatus,
+    },
+    AppealKind,
+    AppealReason {
+        max: usize,
+    },
+    AppealVoided,
+    AppealNoComment,
+    AppealNotPoor,
+    AppealTwice,
+    AppealDecided {
+        status: String,
+    },
 }
 
 /// Why a step was refused.
@@ -336,8 +266,8 @@ pub enum Step {
 pub enum StepError {
     #[error("not allowed")]
     Forbidden,
-    #[error("invalid: {}", .0.key)]
-    Invalid(Message),
+    #[error("invalid: {0:?}")]
+    Invalid(Refusal),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -357,17 +287,11 @@ pub async fn apply(
 ) -> Result<(), StepError> {
     let text = text.trim();
     if text.chars().count() > MAX_TEXT {
-        return Err(StepError::Invalid(
-            Message::new("msg_text_too_long").arg("max", MAX_TEXT),
-        ));
+        return Err(StepError::Invalid(Refusal::TextTooLong { max: MAX_TEXT }));
     }
     let txn = db.begin().await.context("Failed to begin a transaction")?;
-    let t = task::Entity::find_by_id(id)
-        .one(&txn)
-        .await
-        .context("Failed to read a task")?
-        .ok_or(StepError::Forbidden)?;
-    let submitting = matches!(step, Step::SubmitPlan | Step::SubmitReport);
+    let t = store::task(&txn, id).await?.ok_or(StepError::Forbidden)?;
+    let submitting = step.is_submission();
     let allowed = if submitting {
         user.institution_id == Some(t.institution_id)
     } else {
@@ -376,55 +300,32 @@ pub async fn apply(
     if !allowed {
         return Err(StepError::Forbidden);
     }
-    let (from, to) = match step {
-        Step::SubmitPlan => (status::OPEN, status::PLAN_SUBMITTED),
-        Step::AcceptPlan => (status::PLAN_SUBMITTED, status::PLAN_ACCEPTED),
-        Step::ReturnPlan => (status::PLAN_SUBMITTED, status::OPEN),
-        Step::SubmitReport => (status::PLAN_ACCEPTED, status::REPORT_SUBMITTED),
-        Step::AcceptReport => (status::REPORT_SUBMITTED, status::COMPLETED),
-        Step::ReturnReport => (status::REPORT_SUBMITTED, status::PLAN_ACCEPTED),
-    };
-    if t.status != from {
-        return Err(StepError::Invalid(
-            Message::new("msg_task_wrong_status")
-                .arg("status", t.status.as_str())
-                .arg("expected", from),
-        ));
+    let (from, to) = step.transition();
+    if t.status != from.as_str() {
+        return Err(StepError::Invalid(Refusal::WrongStatus {
+            status: t.status.clone(),
+            expected: from,
+        }));
     }
     if submitting && text.is_empty() {
-        return Err(StepError::Invalid(Message::new("msg_text_empty")));
+        return Err(StepError::Invalid(Refusal::TextEmpty));
     }
-    let now = Utc::now();
-    let mut active = t.clone().into_active_model();
-    active.status = Set(to.into());
-    match step {
-        Step::SubmitPlan => {
-            active.plan = Set(Some(text.to_owned()));
-            active.plan_at = Set(Some(now));
-        }
-        Step::SubmitReport => {
-            active.report = Set(Some(text.to_owned()));
-            active.report_at = Set(Some(now));
-        }
-        _ => {
-            active.review_note = Set((!text.is_empty()).then(|| text.to_owned()));
-            active.reviewed_by = Set(Some(user.username.clone()));
-            active.reviewed_at = Set(Some(now));
-        }
-    }
+    let write = match step {
+        Step::SubmitPlan => store::StepWrite::Plan(text),
+        Step::SubmitReport => store::StepWrite::Report(text),
+        _ => store::StepWrite::Review {
+            note: (!text.is_empty()).then_some(text),
+            by: &user.username,
+        },
+    };
     // An accepted plan starts the clock for the completion report.
-    if step == Step::AcceptPlan {
-        active.deadline = Set(deadlines.next());
-    }
-    active
-        .update(&txn)
-        .await
-        .context("Failed to update a task")?;
+    let deadline = (step == Step::AcceptPlan).then(|| deadlines.next());
+    store::record_step(&txn, &t, to, write, deadline).await?;
     if !submitting {
         audit::record(
             &txn,
             &user.username,
-            &format!("rectification.{}", step_name(step)),
+            &format!("rectification.{step}"),
             &format!("task {id}"),
             text,
         )
@@ -432,17 +333,6 @@ pub async fn apply(
     }
     txn.commit().await.context("Failed to commit a task step")?;
     Ok(())
-}
-
-fn step_name(step: Step) -> &'static str {
-    match step {
-        Step::SubmitPlan => "submit_plan",
-        Step::AcceptPlan => "accept_plan",
-        Step::ReturnPlan => "return_plan",
-        Step::SubmitReport => "submit_report",
-        Step::AcceptReport => "accept_report",
-        Step::ReturnReport => "return_report",
-    }
 }
 
 /// A rating an institution may appeal: one of its own, not voided, with a
@@ -469,49 +359,24 @@ pub async fn commented(
     institution_id: i32,
     limit: u64,
 ) -> anyhow::Result<Vec<PoorRating>> {
-    use sea_orm::QuerySelect;
-    let responses = response::Entity::find()
-        .filter(response::Column::InstitutionId.eq(institution_id))
-        .filter(response::Column::Comment.is_not_null())
-        .order_by_desc(response::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await
-        .context("Failed to read comments")?;
-    let ids: Vec<i64> = responses.iter().map(|r| r.id).collect();
-    let mut answers: HashMap<i64, Vec<(String, Option<i16>)>> = HashMap::new();
-    for a in answer::Entity::find()
-        .filter(answer::Column::ResponseId.is_in(ids.clone()))
-        .order_by_asc(answer::Column::ItemCode)
-        .all(db)
-        .await
-        .context("Failed to read answers")?
-    {
-        answers
-            .entry(a.response_id)
-            .or_default()
-            .push((a.item_code, a.rating));
-    }
-    let appeals: HashMap<i64, String> = appeal::Entity::find()
-        .filter(appeal::Column::ResponseId.is_in(ids))
-        .all(db)
-        .await
-        .context("Failed to read appeals")?
+    Ok(store::commented(db, institution_id, limit)
+        .await?
         .into_iter()
-        .map(|a| (a.response_id, a.status))
-        .collect();
-    Ok(responses
-        .into_iter()
-        .filter(|r| r.comment.as_deref().is_some_and(|c| !c.trim().is_empty()))
-        .map(|r| PoorRating {
-            ratings: answers.remove(&r.id).unwrap_or_default(),
-            appeal_status: appeals.get(&r.id).cloned(),
-            response_id: r.id,
-            period: r.period,
-            source: r.source,
-            submitted_at: r.submitted_at,
-            comment: r.comment.unwrap_or_default(),
-            voided: r.voided,
+        .filter(|c| {
+            c.response
+                .comment
+                .as_deref()
+                .is_some_and(|c| !c.trim().is_empty())
+        })
+        .map(|c| PoorRating {
+            ratings: c.ratings,
+            appeal_status: c.appeal_status,
+            response_id: c.response.id,
+            period: c.response.period,
+            source: c.response.source,
+            submitted_at: c.response.submitted_at,
+            comment: c.response.comment.unwrap_or_default(),
+            voided: c.response.voided,
         })
         .collect())
 }
@@ -533,56 +398,37 @@ pub async fn file_appeal(
     reason: &str,
 ) -> Result<i32, StepError> {
     let institution_id = user.institution_id.ok_or(StepError::Forbidden)?;
-    if !matches!(kind, "mistaken" | "malicious") {
-        return Err(StepError::Invalid(Message::new("msg_appeal_kind")));
-    }
+    let kind: AppealKind = kind
+        .parse()
+        .map_err(|_| StepError::Invalid(Refusal::AppealKind))?;
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > MAX_TEXT {
-        return Err(StepError::Invalid(
-            Message::new("msg_appeal_reason").arg("max", MAX_TEXT),
-        ));
+        return Err(StepError::Invalid(Refusal::AppealReason { max: MAX_TEXT }));
     }
-    let r = response::Entity::find_by_id(response_id)
-        .one(db)
-        .await
-        .context("Failed to read a response")?
+    let r = store::response(db, response_id)
+        .await?
         .filter(|r| r.institution_id == institution_id)
         .ok_or(StepError::Forbidden)?;
     if r.voided {
-        return Err(StepError::Invalid(Message::new("msg_appeal_voided")));
+        return Err(StepError::Invalid(Refusal::AppealVoided));
     }
     if r.comment.as_deref().is_none_or(|c| c.trim().is_empty()) {
-        return Err(StepError::Invalid(Message::new("msg_appeal_no_comment")));
+        return Err(StepError::Invalid(Refusal::AppealNoComment));
     }
-    let poor = answer::Entity::find()
-        .filter(answer::Column::ResponseId.eq(response_id))
-        .filter(answer::Column::Rating.lte(POOR_AT_MOST))
-        .one(db)
-        .await
-        .context("Failed to read answers")?
-        .is_some();
-    if !poor {
-        return Err(StepError::Invalid(Message::new("msg_appeal_not_poor")));
+    if !store::has_rating_at_most(db, response_id, POOR_AT_MOST).await? {
+        return Err(StepError::Invalid(Refusal::AppealNotPoor));
     }
-    let row = appeal::ActiveModel {
-        response_id: Set(response_id),
-        institution_id: Set(institution_id),
-        kind: Set(kind.to_owned()),
-        reason: Set(reason.to_owned()),
-        status: Set("pending".into()),
-        filed_by: Set(user.username.clone()),
-        created_at: Set(Utc::now()),
-        ..Default::default()
+    let new = store::NewAppeal {
+        response_id,
+        institution_id,
+        kind,
+        reason,
+        filed_by: &user.username,
+        at: Utc::now(),
     };
-    match appeal::Entity::insert(row).exec(db).await {
-        Ok(r) => Ok(r.last_insert_id),
-        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            Err(StepError::Invalid(Message::new("msg_appeal_twice")))
-        }
-        Err(e) => Err(StepError::Internal(
-            anyhow::Error::new(e).context("Failed to store an appeal"),
-        )),
-    }
+    store::file_appeal(db, new)
+        .await?
+        .ok_or(StepError::Invalid(Refusal::AppealTwice))
 }
 
 /// An appeal with its institution, for the office's list.
@@ -600,40 +446,26 @@ pub async fn appeals(
     db: &impl ConnectionTrait,
     institution_id: Option<i32>,
 ) -> anyhow::Result<Vec<AppealView>> {
-    let mut query = appeal::Entity::find().order_by_desc(appeal::Column::Id);
-    if let Some(id) = institution_id {
-        query = query.filter(appeal::Column::InstitutionId.eq(id));
-    }
-    let rows = query.all(db).await.context("Failed to read appeals")?;
-    let codes: HashMap<i32, String> = institution::Entity::find()
-        .all(db)
-        .await
-        .context("Failed to read institutions")?
-        .into_iter()
-        .map(|i| (i.id, i.code))
-        .collect();
+    let rows = store::appeals(db, institution_id).await?;
+    let codes = store::institution_names(db, institution_id).await?;
     let ids: Vec<i64> = rows.iter().map(|a| a.response_id).collect();
-    let responses: HashMap<i64, response::Model> = response::Entity::find()
-        .filter(response::Column::Id.is_in(ids))
-        .all(db)
-        .await
-        .context("Failed to read responses")?
-        .into_iter()
-        .map(|r| (r.id, r))
-        .collect();
+    let responses = store::responses(db, ids).await?;
     let mut views: Vec<AppealView> = rows
         .into_iter()
         .map(|a| {
             let r = responses.get(&a.response_id);
             AppealView {
-                institution_code: codes.get(&a.institution_id).cloned().unwrap_or_default(),
+                institution_code: codes
+                    .get(&a.institution_id)
+                    .map(|(code, _)| code.clone())
+                    .unwrap_or_default(),
                 comment: r.and_then(|r| r.comment.clone()).unwrap_or_default(),
                 period: r.map(|r| r.period.clone()).unwrap_or_default(),
                 appeal: a,
             }
         })
         .collect();
-    views.sort_by_key(|v| v.appeal.status != "pending");
+    views.sort_by_key(|v| v.appeal.status != AppealStatus::Pending.as_str());
     Ok(views)
 }
 
@@ -650,43 +482,35 @@ pub async fn decide_appeal(
         return Err(StepError::Forbidden);
     }
     let txn = db.begin().await.context("Failed to begin a transaction")?;
-    let a = appeal::Entity::find_by_id(id)
-        .one(&txn)
-        .await
-        .context("Failed to read an appeal")?
-        .ok_or(StepError::Forbidden)?;
-    if a.status != "pending" {
-        return Err(StepError::Invalid(
-            Message::new("msg_appeal_decided").arg("status", a.status.as_str()),
-        ));
+    let a = store::appeal(&txn, id).await?.ok_or(StepError::Forbidden)?;
+    if a.status != AppealStatus::Pending.as_str() {
+        return Err(StepError::Invalid(Refusal::AppealDecided {
+            status: a.status.clone(),
+        }));
     }
-    let mut active = a.clone().into_active_model();
-    active.status = Set(if uphold { "upheld" } else { "rejected" }.into());
-    active.decided_by = Set(Some(admin.username.clone()));
-    active.decided_at = Set(Some(Utc::now()));
-    active.decision_note = Set((!note.trim().is_empty()).then(|| note.trim().to_owned()));
-    active
-        .update(&txn)
-        .await
-        .context("Failed to decide an appeal")?;
+    let note = note.trim();
+    let (status, action) = if uphold {
+        (AppealStatus::Upheld, "appeal.uphold")
+    } else {
+        (AppealStatus::Rejected, "appeal.reject")
+    };
+    store::decide_appeal(
+        &txn,
+        &a,
+        status,
+        &admin.username,
+        (!note.is_empty()).then_some(note),
+    )
+    .await?;
     if uphold {
-        response::Entity::update_many()
-            .col_expr(response::Column::Voided, Expr::value(true))
-            .filter(response::Column::Id.eq(a.response_id))
-            .exec(&txn)
-            .await
-            .context("Failed to void a response")?;
+        store::void_response(&txn, a.response_id).await?;
     }
     audit::record(
         &txn,
         &admin.username,
-        if uphold {
-            "appeal.uphold"
-        } else {
-            "appeal.reject"
-        },
+        action,
         &format!("appeal {id} (response {})", a.response_id),
-        note.trim(),
+        note,
     )
     .await?;
     txn.commit()

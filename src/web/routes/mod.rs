@@ -18,7 +18,6 @@ use actix_web::http::Method;
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{Error, HttpMessage, HttpResponse, web};
 
-use crate::guard::charge;
 use crate::guard::rate_limit::Scope;
 use crate::web::error::PageError;
 use crate::web::state::AppState;
@@ -59,7 +58,7 @@ async fn page_view_quota(
     if matches!(*req.method(), Method::GET | Method::HEAD)
         && let Some(state) = req.app_data::<web::Data<AppState>>()
     {
-        if let Err(retry) = charge(state, req.request(), Scope::PageView).await {
+        if let Err(retry) = state.charge(req.request(), Scope::PageView).await {
             metrics::counter!("pingyi_rate_limited_total", "scope" => "view").increment(1);
             return Err(PageError::TooManyRequests(retry).into());
         }

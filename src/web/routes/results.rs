@@ -11,9 +11,9 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 
 use crate::app::figures;
-use crate::app::rectification::status;
 use crate::db::snapshots;
 use crate::domain::period::Period;
+use crate::domain::rectification::TaskStatus;
 use crate::web::error::PageError;
 use crate::web::i18n::Lang;
 use crate::web::routes::survey::html;
@@ -99,13 +99,13 @@ pub async fn results(
                 let inst = catalog
                     .institution(&r.institution_code)
                     .filter(|i| i.category == ci);
-                let rectification =
-                    inst.and_then(|i| tasks.get(&i.id))
-                        .map_or("", |s| match s.as_str() {
-                            status::COMPLETED => "done",
-                            status::WITHDRAWN => "",
-                            _ => "open",
-                        });
+                let rectification = inst.and_then(|i| tasks.get(&i.id)).map_or("", |s| {
+                    match s.parse::<TaskStatus>() {
+                        Ok(TaskStatus::Completed) => "done",
+                        Ok(TaskStatus::Withdrawn) => "",
+                        _ => "open",
+                    }
+                });
                 Row {
                     rank: r
                         .rank_in_category

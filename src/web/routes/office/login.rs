@@ -14,7 +14,6 @@ use super::{check_csrf, html, see_other};
 use crate::db::users::{self, Lockout, Login};
 use crate::domain::local_path::LocalPath;
 use crate::domain::office::{SESSION_COOKIE, SESSION_HOURS};
-use crate::guard::charge;
 use crate::guard::rate_limit::Scope;
 use crate::web::auth::Office;
 use crate::web::i18n::Message;
@@ -97,7 +96,7 @@ pub async fn submit(
     let next = return_to(form.next.as_deref());
     // Every attempt draws on its address's quota, before anything else: the
     // per-account lock-out alone would let one address try every account.
-    if let Err(retry) = charge(&state, &req, Scope::Login).await {
+    if let Err(retry) = state.charge(&req, Scope::Login).await {
         metrics::counter!("pingyi_rate_limited_total", "scope" => "login").increment(1);
         let mut response = login_page(
             &state,

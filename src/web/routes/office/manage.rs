@@ -290,7 +290,7 @@ pub async fn add_user(
     .await
     .map_err(|e| match e {
         users::NewUserError::Internal(e) => OfficeError::Internal(e),
-        other => OfficeError::Invalid(other.message()),
+        other => OfficeError::Invalid(Message::from(&other)),
     })?;
     audit::record(
         &state.db,

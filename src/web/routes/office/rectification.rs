@@ -10,12 +10,13 @@ use super::{check_csrf, page, require_admin, see_other, today};
 use crate::app::rectification::{self, Deadlines, Step, StepError};
 use crate::domain::office::Session;
 use crate::web::auth::Office;
+use crate::web::i18n::Message;
 use crate::web::state::AppState;
 
 fn step_error(e: StepError) -> OfficeError {
     match e {
         StepError::Forbidden => OfficeError::Forbidden,
-        StepError::Invalid(m) => OfficeError::Invalid(m),
+        StepError::Invalid(r) => OfficeError::Invalid(Message::from(&r)),
         StepError::Internal(e) => OfficeError::Internal(e),
     }
 }

@@ -7,7 +7,6 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 
 use crate::domain::keys::{Purpose, random_token};
-use crate::guard::charge;
 use crate::guard::rate_limit::Scope;
 use crate::web::error::PageError;
 use crate::web::state::AppState;
@@ -72,13 +71,10 @@ impl FromRequest for Device {
             }
             let counted = req.extensions().get::<PageViewCharged>().is_some();
             if !counted {
-                charge(&state, &req, Scope::PageView)
-                    .await
-                    .map_err(|retry| {
-                        metrics::counter!("pingyi_rate_limited_total", "scope" => "view")
-                            .increment(1);
-                        PageError::TooManyRequests(retry)
-                    })?;
+                state.charge(&req, Scope::PageView).await.map_err(|retry| {
+                    metrics::counter!("pingyi_rate_limited_total", "scope" => "view").increment(1);
+                    PageError::TooManyRequests(retry)
+                })?;
                 req.extensions_mut().insert(PageViewCharged);
             }
             let id = random_token(16);
