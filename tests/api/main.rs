@@ -6,6 +6,7 @@ mod analysis_cli;
 mod analyze_files;
 mod cluster;
 mod crash;
+mod demo;
 mod durability;
 mod helpers;
 mod landing;
