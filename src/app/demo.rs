@@ -1,12 +1,10 @@
 //! The demo's assessor organisation: what `pingyi serve` seeds on the
 //! embedded default and `pingyi seed-demo` seeds on request.
 
-use chrono::Utc;
 use sea_orm::ConnectionTrait;
 
 use crate::db::assessors;
 use crate::domain::keys::Keys;
-use crate::domain::period::Period;
 use crate::setup::configuration::Settings;
 
 /// The demo organisation's code.
@@ -19,7 +17,7 @@ pub async fn seed_demo(
     keys: &Keys,
     settings: &Settings,
 ) -> anyhow::Result<String> {
-    let period = Period::containing(Utc::now(), settings.period, settings.utc_offset_hours);
+    let period = settings.current_period();
     // Contract rows only once: a re-seed just issues another token.
     if let Some(org) = assessors::org_by_code(db, DEMO_ORG).await?
         && assessors::has_contract_in(db, org.id, &period).await?

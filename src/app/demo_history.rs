@@ -574,9 +574,8 @@ pub async fn seed_and_publish(
 ) -> anyhow::Result<Period> {
     let catalog = Catalog::load(db).await?;
     let now = Utc::now();
-    let offset = FixedOffset::east_opt(i32::from(settings.utc_offset_hours) * 3600)
-        .unwrap_or_else(|| chrono::Offset::fix(&Utc));
-    let current = Period::containing(now, settings.period, settings.utc_offset_hours);
+    let offset = settings.local_offset();
+    let current = settings.period_at(now);
     let (last, before) = (current.previous(), current.previous().previous());
     let deadlines = Deadlines::from_settings(settings);
     let mut rng = StdRng::seed_from_u64(20121);

@@ -269,12 +269,8 @@ pub async fn model_version(
     db: &DatabaseConnection,
     version: i32,
 ) -> anyhow::Result<analysis::Model> {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let row = entity::model_version::Entity::find()
-        .filter(entity::model_version::Column::Version.eq(version))
-        .one(db)
-        .await
-        .context("Failed to read a model version")?
+    let row = model::version(db, version)
+        .await?
         .with_context(|| format!("There is no model version {version}"))?;
     analysis::Model::from_toml_str(&row.toml)
         .map_err(|e| anyhow::anyhow!("Model version {version} is invalid: {e}"))

@@ -258,3 +258,31 @@ impl CatalogCache {
         Ok(())
     }
 }
+
+/// Inserts or updates institutions by code (the caller's transaction makes
+/// it all or none).
+pub async fn upsert_institutions(
+    db: &impl ConnectionTrait,
+    rows: Vec<institution::ActiveModel>,
+) -> anyhow::Result<()> {
+    use sea_orm::sea_query::OnConflict;
+    for row in rows {
+        institution::Entity::insert(row)
+            .on_conflict(
+                OnConflict::column(institution::Column::Code)
+                    .update_columns([
+                        institution::Column::NameZh,
+                        institution::Column::NameEn,
+                        institution::Column::CategoryId,
+                        institution::Column::DistrictId,
+                        institution::Column::Address,
+                        institution::Column::Active,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await
+            .context("Failed to store an institution")?;
+    }
+    Ok(())
+}

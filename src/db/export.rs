@@ -643,7 +643,7 @@ async fn institutions(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use chrono::Utc;
     use entity::{questionnaire, response};
@@ -652,7 +652,7 @@ mod tests {
     /// A database with awkward rows: N/A ratings, unknown durations, voided
     /// responses, responses of other periods between the exported ones,
     /// a response without answers, and codes that need JSON escaping.
-    async fn database(dir: &std::path::Path) -> anyhow::Result<DatabaseConnection> {
+    pub(crate) async fn database(dir: &std::path::Path) -> anyhow::Result<DatabaseConnection> {
         let url = format!("sqlite://{}?mode=rwc", dir.join("export.db").display());
         let db = crate::db::connect(&url).await?;
         crate::db::migrate(&db).await?;
@@ -858,13 +858,17 @@ mod tests {
         readers_agree(&database(dir.path()).await?).await
     }
 
-    /// On the local PostgreSQL (`PINGYI_TEST_DATABASE_URL`, or the `test`
-    /// database the README's set-up provides), in a database of its own.
-    #[tokio::test]
-    async fn the_json_reader_reads_what_the_row_reader_reads_on_postgres() -> anyhow::Result<()> {
+    /// Runs `check` on the local PostgreSQL (`PINGYI_TEST_DATABASE_URL`, or
+    /// the `test` database the README's set-up provides), in a seeded
+    /// database of its own that is dropped afterwards.
+    pub(crate) async fn with_postgres<F, Fut>(what: &str, check: F) -> anyhow::Result<()>
+    where
+        F: FnOnce(DatabaseConnection) -> Fut,
+        Fut: std::future::Future<Output = anyhow::Result<()>>,
+    {
         let base = std::env::var("PINGYI_TEST_DATABASE_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let name = format!("pingyi_export_{}", uuid::Uuid::new_v4().simple());
+        let name = format!("pingyi_{what}_{}", uuid::Uuid::new_v4().simple());
         let admin = sea_orm::Database::connect(&base).await?;
         let sql = |text: String| Statement::from_string(DbBackend::Postgres, text);
         admin
@@ -875,14 +879,17 @@ mod tests {
             let db = crate::db::connect(&url).await?;
             crate::db::migrate(&db).await?;
             seed(&db).await?;
-            let outcome = readers_agree(&db).await;
-            db.close().await?;
-            outcome
+            check(db).await
         }
         .await;
         admin
             .execute_raw(sql(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
             .await?;
         outcome
+    }
+
+    #[tokio::test]
+    async fn the_json_reader_reads_what_the_row_reader_reads_on_postgres() -> anyhow::Result<()> {
+        with_postgres("export", |db| async move { readers_agree(&db).await }).await
     }
 }

@@ -8,6 +8,7 @@ pub mod export;
 pub mod model;
 pub mod period_cache;
 pub mod periods;
+pub mod progress;
 pub mod questionnaires;
 pub mod rectification;
 pub mod seed;

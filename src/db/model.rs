@@ -64,3 +64,25 @@ pub async fn save(
         .await
         .context("Failed to store the model version")
 }
+
+/// One model version, if it exists.
+pub async fn version(
+    db: &impl ConnectionTrait,
+    version: i32,
+) -> anyhow::Result<Option<model_version::Model>> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    model_version::Entity::find()
+        .filter(model_version::Column::Version.eq(version))
+        .one(db)
+        .await
+        .context("Failed to read a model version")
+}
+
+/// Every model version, newest first.
+pub async fn versions(db: &impl ConnectionTrait) -> anyhow::Result<Vec<model_version::Model>> {
+    model_version::Entity::find()
+        .order_by_desc(model_version::Column::Version)
+        .all(db)
+        .await
+        .context("Failed to list model versions")
+}

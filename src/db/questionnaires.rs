@@ -201,3 +201,22 @@ mod tests {
         assert!(parse_items("").is_err());
     }
 }
+
+/// Every questionnaire version (by category, newest first) and every item
+/// (in position order), for the office's list.
+pub async fn all_versions(
+    db: &impl sea_orm::ConnectionTrait,
+) -> anyhow::Result<(Vec<questionnaire::Model>, Vec<questionnaire_item::Model>)> {
+    let qs = questionnaire::Entity::find()
+        .order_by_asc(questionnaire::Column::CategoryId)
+        .order_by_desc(questionnaire::Column::Version)
+        .all(db)
+        .await
+        .context("Failed to list questionnaires")?;
+    let items = questionnaire_item::Entity::find()
+        .order_by_asc(questionnaire_item::Column::Position)
+        .all(db)
+        .await
+        .context("Failed to list items")?;
+    Ok((qs, items))
+}

@@ -490,3 +490,14 @@ pub async fn api_token_for(
         .context("Failed to look up an API token")?
         .filter(|t| t.revoked_at.is_none() && t.expires_at.is_none_or(|e| e > now)))
 }
+
+/// One account by id.
+pub async fn by_id(
+    db: &impl ConnectionTrait,
+    id: i32,
+) -> anyhow::Result<Option<office_user::Model>> {
+    office_user::Entity::find_by_id(id)
+        .one(db)
+        .await
+        .context("Failed to look up a user")
+}

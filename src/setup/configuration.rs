@@ -175,6 +175,30 @@ pub const NOT_SETTINGS: &[&str] = &[
 ];
 
 impl Settings {
+    /// The office's time zone: `utc_offset_hours` east of UTC (checked to be
+    /// within -12..=14, so always a valid offset).
+    pub fn local_offset(&self) -> chrono::FixedOffset {
+        chrono::FixedOffset::east_opt(i32::from(self.utc_offset_hours) * 3600)
+            .unwrap_or_else(|| chrono::Offset::fix(&chrono::Utc))
+    }
+
+    /// Today in the office's time zone.
+    pub fn today(&self) -> chrono::NaiveDate {
+        chrono::Utc::now()
+            .with_timezone(&self.local_offset())
+            .date_naive()
+    }
+
+    /// The collection period that holds the instant `at`.
+    pub fn period_at(&self, at: chrono::DateTime<chrono::Utc>) -> crate::domain::period::Period {
+        crate::domain::period::Period::containing(at, self.period, self.utc_offset_hours)
+    }
+
+    /// The current collection period.
+    pub fn current_period(&self) -> crate::domain::period::Period {
+        self.period_at(chrono::Utc::now())
+    }
+
     /// Defaults, then `pingyi.toml` in the working directory (or the file named
     /// by `PINGYI_CONFIG`), then `PINGYI_*` variables.
     pub fn load() -> anyhow::Result<Settings> {

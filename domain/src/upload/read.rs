@@ -151,6 +151,38 @@ pub fn detect_encoding(path: &Path, declared: Option<&str>) -> Result<TextEncodi
     }
 }
 
+/// A CSV held whole in memory (the office's institution import), decoded by
+/// the rules of [`detect_encoding`] without a declared charset: UTF-8 (with
+/// or without a BOM), else GBK/GB18030 unless the bytes look like another
+/// legacy encoding, which is refused by name.
+pub fn decode_text(bytes: &[u8]) -> Result<String, FileError> {
+    if let Some(name) = bom_name(bytes) {
+        if name != "UTF-8" {
+            return Err(FileError::Encoding(format!(
+                "The file is encoded in {name}; save it as CSV in UTF-8 or GBK/GB18030"
+            )));
+        }
+    }
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if let Ok(text) = std::str::from_utf8(body) {
+        return Ok(text.to_owned());
+    }
+    if let Some(other) = legacy_encoding_in(body)? {
+        return Err(FileError::Encoding(format!(
+            "The file looks encoded in {}; save it as CSV in UTF-8 or GBK/GB18030",
+            other.name()
+        )));
+    }
+    GB18030
+        .decode_without_bom_handling_and_without_replacement(body)
+        .map(|text| text.into_owned())
+        .ok_or_else(|| {
+            FileError::Encoding(
+                "The file is neither UTF-8 nor GBK/GB18030; save it as CSV in UTF-8 or GBK".into(),
+            )
+        })
+}
+
 /// Non-ASCII bytes past which the detector's verdict of EUC-KR or EUC-JP
 /// is trusted over a plausible GBK reading: on a few characters those
 /// encodings are indistinguishable from GBK (the same byte ranges), and the
@@ -169,8 +201,14 @@ const EUC_EVIDENCE: u64 = 512;
 /// (mostly GB2312 characters, no private-use ones) is kept, unless the
 /// detector had [`EUC_EVIDENCE`] bytes to judge by.
 pub fn legacy_encoding(path: &Path) -> io::Result<Option<&'static encoding_rs::Encoding>> {
+    legacy_encoding_in(BufReader::with_capacity(64 * 1024, File::open(path)?))
+}
+
+/// [`legacy_encoding`] of any byte source.
+fn legacy_encoding_in(
+    mut file: impl BufRead,
+) -> io::Result<Option<&'static encoding_rs::Encoding>> {
     let mut detector = chardetng::EncodingDetector::new();
-    let mut file = BufReader::with_capacity(64 * 1024, File::open(path)?);
     let mut pairs = GbkPairs::default();
     loop {
         let chunk = file.fill_buf()?;

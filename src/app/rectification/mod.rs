@@ -82,12 +82,10 @@ pub struct Deadlines {
 
 impl Deadlines {
     pub fn from_settings(settings: &crate::setup::configuration::Settings) -> Deadlines {
-        let offset = chrono::FixedOffset::east_opt(i32::from(settings.utc_offset_hours) * 3600)
-            .unwrap_or_else(|| chrono::Offset::fix(&Utc));
         Deadlines {
             working_days: settings.rectification_working_days,
             holidays: settings.holidays.clone(),
-            today: Utc::now().with_timezone(&offset).date_naive(),
+            today: settings.today(),
         }
     }
 

@@ -5,13 +5,10 @@ use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use anyhow::Context;
-use entity::rectification_task;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 
 use crate::app::figures;
-use crate::db::snapshots;
+use crate::db::{rectification, snapshots};
 use crate::domain::period::Period;
 use crate::domain::rectification::TaskStatus;
 use crate::web::error::PageError;
@@ -72,13 +69,10 @@ pub async fn results(
             zh.to_owned()
         }
     };
-    let tasks: HashMap<i32, String> = rectification_task::Entity::find()
-        .filter(rectification_task::Column::Period.eq(&period_text))
-        .all(&state.db)
-        .await
-        .context("Failed to read rectification tasks")?
+    let tasks: HashMap<i32, String> = rectification::tasks_of_period(&state.db, &period_text)
+        .await?
         .into_iter()
-        .map(|t| (t.institution_id, t.status))
+        .map(|(id, t)| (id, t.status))
         .collect();
     let mut categories = Vec::new();
     for (ci, c) in catalog.categories.iter().enumerate() {

@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::error::ApiError;
 use crate::app::figures::{self, FilterError, Table};
 use crate::app::frames;
-use crate::db::snapshots;
+use crate::db::{model, snapshots};
 use crate::domain::period::Period;
 use crate::setup::offload;
 use crate::web::auth::ApiCaller;
@@ -403,16 +403,13 @@ pub async fn model(
     caller: ApiCaller,
     run_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     caller.require_reader()?;
     let snap = snapshots::by_run_id(&state.db, &run_id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let row = entity::model_version::Entity::find()
-        .filter(entity::model_version::Column::Version.eq(snap.model_version))
-        .one(&state.db)
+    let row = model::version(&state.db, snap.model_version)
         .await
-        .map_err(|e| ApiError::Internal(e.into()))?
+        .map_err(ApiError::Internal)?
         .ok_or(ApiError::NotFound)?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "application/toml; charset=utf-8"))

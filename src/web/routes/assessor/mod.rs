@@ -281,9 +281,7 @@ struct UploadsPage {
 }
 
 fn local_time(state: &AppState, at: DateTime<Utc>) -> String {
-    let offset = chrono::FixedOffset::east_opt(i32::from(state.settings.utc_offset_hours) * 3600)
-        .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()));
-    at.with_timezone(&offset)
+    at.with_timezone(&state.settings.local_offset())
         .format("%Y-%m-%d %H:%M")
         .to_string()
 }

@@ -7,10 +7,6 @@ use std::collections::BTreeMap;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use analysis::columns::*;
-use anyhow::Context;
-use chrono::FixedOffset;
-use entity::response;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -19,7 +15,7 @@ use super::{charts, current_period, fmt1, page, require_staff};
 use crate::app::figures::{self, InstitutionRow, QualityRow};
 use crate::app::frames;
 use crate::app::publish::PublishError;
-use crate::db::{periods, snapshots};
+use crate::db::{periods, progress, snapshots};
 use crate::domain::period::Period;
 use crate::web::auth::Office;
 use crate::web::i18n::Message;
@@ -64,17 +60,7 @@ pub async fn dashboard(
     let snapshot = snapshots::latest_of(&state.db, &period_text).await?;
 
     // Collection progress, live from the responses table.
-    let counts: Vec<(i32, i64)> = response::Entity::find()
-        .select_only()
-        .column(response::Column::InstitutionId)
-        .column_as(response::Column::Id.count(), "n")
-        .filter(response::Column::Period.eq(&period_text))
-        .filter(response::Column::Voided.eq(false))
-        .group_by(response::Column::InstitutionId)
-        .into_tuple()
-        .all(&state.db)
-        .await
-        .context("Failed to count responses")?;
+    let counts = progress::responses_per_institution(&state.db, &period_text).await?;
     let mut by_category: BTreeMap<String, f64> = catalog
         .categories
         .iter()
@@ -97,22 +83,15 @@ pub async fn dashboard(
                 .or_default() += *n as f64;
         }
     }
-    let times: Vec<chrono::DateTime<chrono::Utc>> = response::Entity::find()
-        .select_only()
-        .column(response::Column::SubmittedAt)
-        .filter(response::Column::Period.eq(&period_text))
-        .into_tuple()
-        .all(&state.db)
-        .await
-        .context("Failed to read submission times")?;
-    let offset = FixedOffset::east_opt(i32::from(state.settings.utc_offset_hours) * 3600)
-        .unwrap_or_else(|| chrono::Offset::fix(&chrono::Utc));
-    let mut per_day: BTreeMap<String, f64> = BTreeMap::new();
-    for t in times {
-        *per_day
-            .entry(t.with_timezone(&offset).format("%m-%d").to_string())
-            .or_default() += 1.0;
-    }
+    let per_day: BTreeMap<String, f64> = progress::submissions_per_local_day(
+        &state.db,
+        &period_text,
+        state.settings.utc_offset_hours,
+    )
+    .await?
+    .into_iter()
+    .map(|(day, n)| (day.format("%m-%d").to_string(), n as f64))
+    .collect();
 
     // Figures: the snapshot, or a preview.
     let mut preview_at = None;
@@ -127,7 +106,7 @@ pub async fn dashboard(
                 preview_at = Some((
                     preview
                         .computed_at
-                        .with_timezone(&offset)
+                        .with_timezone(&state.settings.local_offset())
                         .format("%Y-%m-%d %H:%M:%S")
                         .to_string(),
                     preview.run,

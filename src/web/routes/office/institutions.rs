@@ -9,7 +9,6 @@ use analysis::columns::*;
 use anyhow::Context;
 use entity::{category, dimension, district, institution};
 use futures_util::StreamExt as _;
-use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -18,7 +17,7 @@ use super::error::OfficeError;
 use super::{charts, check_csrf, fmt1, page, require_admin, require_staff, see_other, today};
 use crate::app::figures;
 use crate::app::rectification;
-use crate::db::{audit, snapshots};
+use crate::db::{audit, catalog, snapshots};
 use crate::web::auth::Office;
 use crate::web::i18n::Message;
 use crate::web::names::Names;
@@ -107,24 +106,7 @@ async fn upsert(
 ) -> Result<(), OfficeError> {
     let txn = state.db.begin().await.context("Failed to begin")?;
     let n = rows.len();
-    for row in rows {
-        institution::Entity::insert(row)
-            .on_conflict(
-                OnConflict::column(institution::Column::Code)
-                    .update_columns([
-                        institution::Column::NameZh,
-                        institution::Column::NameEn,
-                        institution::Column::CategoryId,
-                        institution::Column::DistrictId,
-                        institution::Column::Address,
-                        institution::Column::Active,
-                    ])
-                    .to_owned(),
-            )
-            .exec_without_returning(&txn)
-            .await
-            .context("Failed to store an institution")?;
-    }
+    catalog::upsert_institutions(&txn, rows).await?;
     audit::record(&txn, actor, what, "institutions", &format!("{n} row(s)")).await?;
     txn.commit().await.context("Failed to commit")?;
     state.catalog.reload(&state.db).await?;
@@ -195,19 +177,6 @@ async fn read_import(mut multipart: Multipart) -> Result<ImportForm, OfficeError
     Ok(form)
 }
 
-/// A CSV file's text: UTF-8 (with or without the BOM Excel writes), else
-/// GBK/GB18030, the encoding Excel uses for CSV on Chinese Windows.
-fn decode_csv(bytes: &[u8]) -> Result<String, OfficeError> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    if let Ok(text) = std::str::from_utf8(bytes) {
-        return Ok(text.to_owned());
-    }
-    encoding_rs::GB18030
-        .decode_without_bom_handling_and_without_replacement(bytes)
-        .map(|text| text.into_owned())
-        .ok_or_else(|| OfficeError::invalid("msg_import_encoding"))
-}
-
 /// Parses an import: a header `code,name_zh,name_en,category,district[,address]`
 /// and one row per institution. Every row is checked before any is stored.
 pub fn parse_import(state: &AppState, text: &str) -> Result<Vec<institution::ActiveModel>, String> {
@@ -249,7 +218,8 @@ pub async fn import(
     let text = if form.file.is_empty() {
         form.pasted
     } else {
-        decode_csv(&form.file)?
+        pingyi_domain::upload::read::decode_text(&form.file)
+            .map_err(|_| OfficeError::invalid("msg_import_encoding"))?
     };
     let rows = parse_import(&state, &text).map_err(|detail| {
         OfficeError::Invalid(Message::new("msg_import_invalid").arg("detail", detail))
@@ -358,7 +328,11 @@ where
     A: sea_orm::ActiveModelTrait<Entity = E> + Send,
 {
     E::insert(row)
-        .on_conflict(OnConflict::column(key).update_columns(update).to_owned())
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::column(key)
+                .update_columns(update)
+                .to_owned(),
+        )
         .exec_without_returning(db)
         .await
         .context("Failed to store a district or category")?;
@@ -458,8 +432,7 @@ pub async fn show(
     } else {
         "%Y-%m-%d"
     };
-    let offset = chrono::FixedOffset::east_opt(i32::from(state.settings.utc_offset_hours) * 3600)
-        .unwrap_or_else(|| chrono::Offset::fix(&chrono::Utc));
+    let offset = state.settings.local_offset();
     // Ratings are shown by the item's wording, not its code.
     let questionnaire = catalog.questionnaire_for(&inst);
     let lang = state.lang(&req);

@@ -3,14 +3,14 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use anyhow::Context;
-use entity::{model_version, questionnaire, questionnaire_item};
-use sea_orm::{EntityTrait, QueryOrder, TransactionTrait};
+use entity::questionnaire_item;
+use sea_orm::TransactionTrait;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::error::OfficeError;
 use super::{check_csrf, page, require_admin, require_staff, see_other};
-use crate::db::{audit, model, users};
+use crate::db::{audit, model, questionnaires, users};
 use crate::domain::office::{Role, Session};
 use crate::web::auth::Office;
 use crate::web::i18n::Message;
@@ -26,11 +26,7 @@ pub async fn model(
 ) -> Result<HttpResponse, OfficeError> {
     require_staff(&session)?;
     let current = model::current(&state.db).await?;
-    let versions = model_version::Entity::find()
-        .order_by_desc(model_version::Column::Version)
-        .all(&state.db)
-        .await
-        .context("Failed to list model versions")?;
+    let versions = model::versions(&state.db).await?;
     page(
         &state,
         &req,
@@ -96,17 +92,7 @@ pub async fn questionnaires(
 ) -> Result<HttpResponse, OfficeError> {
     require_staff(&session)?;
     let catalog = state.catalog.get();
-    let qs = questionnaire::Entity::find()
-        .order_by_asc(questionnaire::Column::CategoryId)
-        .order_by_desc(questionnaire::Column::Version)
-        .all(&state.db)
-        .await
-        .context("Failed to list questionnaires")?;
-    let items = questionnaire_item::Entity::find()
-        .order_by_asc(questionnaire_item::Column::Position)
-        .all(&state.db)
-        .await
-        .context("Failed to list items")?;
+    let (qs, items) = questionnaires::all_versions(&state.db).await?;
     let mut live_seen = std::collections::HashSet::new();
     let views: Vec<serde_json::Value> = qs
         .iter()
@@ -318,10 +304,8 @@ pub async fn unlock_user(
     require_admin(&session)?;
     check_csrf(&session, &form.csrf)?;
     let id = id.into_inner();
-    let account = entity::office_user::Entity::find_by_id(id)
-        .one(&state.db)
-        .await
-        .context("Failed to look up a user")?
+    let account = users::by_id(&state.db, id)
+        .await?
         .ok_or(OfficeError::NotFound)?;
     // The change and its audit entry commit together.
     let txn = state

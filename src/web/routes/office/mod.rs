@@ -188,16 +188,12 @@ pub fn check_csrf(session: &Session, given: &str) -> Result<(), OfficeError> {
 
 /// Today in the configured local time.
 pub fn today(state: &AppState) -> chrono::NaiveDate {
-    crate::app::rectification::Deadlines::from_settings(&state.settings).today
+    state.settings.today()
 }
 
 /// The current collection period.
 pub fn current_period(state: &AppState) -> crate::domain::period::Period {
-    crate::domain::period::Period::containing(
-        chrono::Utc::now(),
-        state.settings.period,
-        state.settings.utc_offset_hours,
-    )
+    state.settings.current_period()
 }
 
 /// A figure with one decimal, or a dash.

@@ -26,11 +26,7 @@ pub async fn form(
     let questionnaire = catalog
         .questionnaire_for(institution)
         .ok_or(PageError::NotFound)?;
-    let period = crate::domain::period::Period::containing(
-        chrono::Utc::now(),
-        state.settings.period,
-        state.settings.utc_offset_hours,
-    );
+    let period = state.settings.current_period();
     // The form still renders when the database cannot be read: the
     // submission checks again and answers 503 then.
     match state.frozen.is_frozen(&state.db, period).await {
