@@ -34,7 +34,7 @@ const ASSESSORS: usize = 6;
 /// published period, appealed and upheld: its task is then withdrawn.
 const TARGETED: &str = "heating-03";
 /// Malicious ratings in that burst.
-const BURST: usize = 8;
+const BURST: usize = 12;
 
 const COMMENTS_GOOD: &[&str] = &[
     "工作人员很耐心，手续一次办完。",
@@ -586,7 +586,7 @@ pub async fn seed_and_publish(
             if i.code == TARGETED {
                 4.1
             } else {
-                rng.gen_range(3.3..4.6)
+                rng.gen_range(3.7..4.8)
             }
         })
         .collect();

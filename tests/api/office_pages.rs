@@ -171,3 +171,41 @@ async fn dimensions_and_categories_are_shown_by_name_in_the_readers_language() {
     .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
+
+#[actix_web::test]
+async fn each_unit_of_the_public_results_links_to_its_public_history() {
+    let app = spawn_app().await;
+    for period in ["2026-02", "2026-03"] {
+        responses(&app, "water-01", period, 4, 4, Some("内部意见")).await;
+        responses(&app, "water-02", period, 4, 3, None).await;
+    }
+    let (admin, csrf) = office_browser(&app, "boss", Role::Admin, None).await;
+    publish(&app, &admin, &csrf, "2026-02").await;
+    publish(&app, &admin, &csrf, "2026-03").await;
+    let citizen = app.browser("198.51.100.7");
+    let results = citizen
+        .get(&app, "/results/2026-03")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        results.contains("href=\"/results/institution/water-01\""),
+        "{results}"
+    );
+    let r = citizen.get(&app, "/results/institution/water-01").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("/results/2026-02") && page.contains("/results/2026-03"),
+        "{page}"
+    );
+    assert!(!page.contains("内部意见"), "no comments on the public page");
+    assert_eq!(
+        citizen
+            .get(&app, "/results/institution/no-such-unit")
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+}

@@ -12,6 +12,7 @@ mod helpers;
 mod office_support;
 
 mod driver;
+mod pages;
 
 use fantoccini::key::Key;
 use pingyi::domain::office::Role;
