@@ -1,4 +1,4 @@
-//! The satisfaction-indicator pipeline (`docs/spec/indicators.md`): model and
+//! The satisfaction-indicator pipeline (the indicator method (`spec/indicators.md` of the shared contracts)): model and
 //! input tables in, four indicator tables out.
 //!
 //! Stages are `LazyFrame -> LazyFrame` functions in [`stages`]; the indicators

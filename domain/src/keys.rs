@@ -10,6 +10,13 @@ use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
 
+/// Whether a submitted secret (a CSRF token, a captcha answer) equals the
+/// expected one, in time that does not depend on where they differ.
+pub fn same_secret(given: &str, expected: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    bool::from(given.as_bytes().ct_eq(expected.as_bytes()))
+}
+
 /// What a digest is for; each purpose gets its own key space so a digest made
 /// for one can never be replayed as another.
 #[derive(Clone, Copy, Debug)]

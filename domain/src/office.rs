@@ -35,6 +35,17 @@ impl Role {
     }
 }
 
+impl std::str::FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Role, String> {
+        Role::parse(s).ok_or_else(|| {
+            let shown: String = s.chars().take(32).collect();
+            format!("'{shown}' is not a role (admin, analyst or institution)")
+        })
+    }
+}
+
 /// A signed-in office user.
 #[derive(Clone, Debug, Serialize)]
 pub struct User {
@@ -71,8 +82,7 @@ pub struct Session {
 impl Session {
     /// Compares a submitted CSRF token with the session's, in constant time.
     pub fn csrf_matches(&self, given: Option<&str>) -> bool {
-        use subtle::ConstantTimeEq;
-        given.is_some_and(|g| bool::from(g.as_bytes().ct_eq(self.csrf.as_bytes())))
+        given.is_some_and(|g| crate::keys::same_secret(g, &self.csrf))
     }
 }
 

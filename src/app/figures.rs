@@ -240,3 +240,19 @@ pub enum FilterError {
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
+
+/// One table of a snapshot as a data frame (decoded on the polars thread).
+pub async fn snapshot_table(
+    db: &impl sea_orm::ConnectionTrait,
+    snapshot_id: i32,
+    name: &str,
+) -> anyhow::Result<DataFrame> {
+    use anyhow::Context;
+    let bytes = crate::db::snapshots::table_bytes(db, snapshot_id, name)
+        .await?
+        .with_context(|| format!("Snapshot {snapshot_id} has no table {name}"))?;
+    crate::setup::offload::polars("Decoding a snapshot table", move || {
+        frames::from_parquet(&bytes)
+    })
+    .await?
+}

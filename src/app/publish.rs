@@ -233,7 +233,7 @@ pub async fn recompute(
 ) -> anyhow::Result<analysis::Outputs> {
     let mut inputs = Vec::with_capacity(3);
     for name in snapshots::EXPORT_TABLES {
-        inputs.push(snapshots::table(db, snap.id, name).await?);
+        inputs.push(figures::snapshot_table(db, snap.id, name).await?);
     }
     let model_row = model_version(db, snap.model_version).await?;
     let period = snap.period.clone();

@@ -42,7 +42,7 @@ pub enum AssessorCommand {
         org: String,
         /// `YYYY-MM`, `YYYY-Qn` or `YYYY`.
         #[arg(long)]
-        period: String,
+        period: Period,
         /// Institution code.
         #[arg(long, conflicts_with = "category")]
         institution: Option<String>,
@@ -91,7 +91,6 @@ pub async fn run(settings: &Settings, command: AssessorCommand) -> anyhow::Resul
             let org = assessors::org_by_code(&conn, &org)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("No assessor organisation '{org}'"))?;
-            let period: Period = period.parse()?;
             let catalog = Catalog::load(&conn).await?;
             let what = NewContract {
                 institution_id: institution

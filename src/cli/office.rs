@@ -20,7 +20,7 @@ const CLI_ACTOR: &str = "cli";
 pub struct PublishArgs {
     /// The period to publish: YYYY, YYYY-Qn or YYYY-MM.
     #[arg(long)]
-    pub period: String,
+    pub period: Period,
 }
 
 #[derive(Subcommand)]
@@ -32,7 +32,7 @@ pub enum UserCommand {
         username: String,
         /// admin, analyst or institution.
         #[arg(long)]
-        role: String,
+        role: Role,
         /// The institution code of an institution user.
         #[arg(long)]
         institution: Option<String>,
@@ -72,7 +72,7 @@ async fn connect(settings: &Settings) -> anyhow::Result<sea_orm::DatabaseConnect
 
 /// `pingyi publish --period P`.
 pub async fn publish(settings: &Settings, args: PublishArgs) -> anyhow::Result<()> {
-    let period: Period = args.period.parse()?;
+    let period = args.period;
     let conn = connect(settings).await?;
     let published = crate::app::publish::publish(&conn, settings, period, CLI_ACTOR)
         .await
@@ -99,9 +99,6 @@ pub async fn user(settings: &Settings, command: UserCommand) -> anyhow::Result<(
             role,
             institution,
         } => {
-            let role = Role::parse(&role).with_context(|| {
-                format!("'{role}' is not a role (admin, analyst or institution)")
-            })?;
             let conn = connect(settings).await?;
             let institution_id = match &institution {
                 Some(code) => Some(

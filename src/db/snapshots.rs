@@ -3,12 +3,9 @@
 
 use anyhow::Context;
 use entity::{snapshot, snapshot_table};
-use polars::prelude::DataFrame;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
 };
-
-use crate::app::frames;
 
 /// Names of the three input tables of a snapshot's export, as stored.
 pub const EXPORT_TABLES: [&str; 3] = ["export/institutions", "export/responses", "export/answers"];
@@ -121,19 +118,4 @@ pub async fn table_bytes(
             .with_context(|| format!("Failed to read the snapshot table {name}"))?
             .map(|t| t.parquet),
     )
-}
-
-/// One table of a snapshot as a data frame (decoded on a blocking thread).
-pub async fn table(
-    db: &impl ConnectionTrait,
-    snapshot_id: i32,
-    name: &str,
-) -> anyhow::Result<DataFrame> {
-    let bytes = table_bytes(db, snapshot_id, name)
-        .await?
-        .with_context(|| format!("Snapshot {snapshot_id} has no table {name}"))?;
-    crate::setup::offload::polars("Decoding a snapshot table", move || {
-        frames::from_parquet(&bytes)
-    })
-    .await?
 }

@@ -10,7 +10,7 @@ use futures_util::future::LocalBoxFuture;
 
 use crate::db::users;
 use crate::domain::office::{SESSION_COOKIE, Session};
-use crate::web::routes::api::error::ApiError;
+use crate::web::routes::api::error::{ApiError, ApiErrorCode};
 use crate::web::routes::office::error::OfficeError;
 use crate::web::state::AppState;
 
@@ -81,7 +81,7 @@ impl FromRequest for ApiCaller {
                 return match users::api_token_for(&state.db, &state.keys, &token).await? {
                     Some(t) => Ok(ApiCaller::Token(t)),
                     None => Err(ApiError::Unauthorized {
-                        code: "invalid_token",
+                        code: ApiErrorCode::InvalidToken,
                         message: "The token is not valid, or has been revoked or has expired",
                     }),
                 };
@@ -92,7 +92,7 @@ impl FromRequest for ApiCaller {
                 return Ok(ApiCaller::Session(session));
             }
             Err(ApiError::Unauthorized {
-                code: "missing_token",
+                code: ApiErrorCode::MissingToken,
                 message: "Sign in to the office, or send an API token as 'Authorization: Bearer <token>'",
             })
         })
@@ -131,7 +131,7 @@ impl ApiCaller {
                     Ok(s)
                 } else {
                     Err(ApiError::Forbidden {
-                        code: "csrf",
+                        code: ApiErrorCode::Csrf,
                         message: "Send the session's CSRF token in the X-CSRF-Token header".into(),
                     })
                 }
@@ -142,7 +142,7 @@ impl ApiCaller {
 
 fn forbidden(message: &str) -> ApiError {
     ApiError::Forbidden {
-        code: "forbidden",
+        code: ApiErrorCode::Forbidden,
         message: message.to_owned(),
     }
 }

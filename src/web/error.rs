@@ -82,7 +82,7 @@ impl ResponseError for PageError {
         let mut response = HttpResponse::build(self.status_code());
         response
             .insert_header(ContentType::plaintext())
-            .insert_header((header::CACHE_CONTROL, "no-store"));
+            .insert_header(crate::web::respond::NO_STORE);
         match self {
             PageError::TooManyRequests(retry) => {
                 response.insert_header((header::RETRY_AFTER, retry.seconds().to_string()));

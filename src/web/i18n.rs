@@ -33,6 +33,14 @@ pub enum Lang {
 impl Lang {
     pub const ALL: [Lang; 2] = [Lang::Zh, Lang::En];
 
+    /// The reader's version of a name kept in both languages.
+    pub fn pick<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+
     pub fn parse(code: &str) -> Option<Lang> {
         match code {
             "zh" => Some(Lang::Zh),

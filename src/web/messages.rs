@@ -3,10 +3,12 @@
 //! Fluent catalogues, in the reader's language. The layers below never see a
 //! message key.
 
+use crate::app::publish::PublishError;
 use crate::app::rectification::Refusal;
 use crate::db::users::NewUserError;
 use crate::domain::password;
 use crate::web::i18n::Message;
+use crate::web::routes::office::error::OfficeError;
 
 impl From<&Refusal> for Message {
     fn from(r: &Refusal) -> Message {
@@ -25,6 +27,20 @@ impl From<&Refusal> for Message {
             Refusal::AppealDecided { status } => {
                 Message::new("msg_appeal_decided").arg("status", status.as_str())
             }
+        }
+    }
+}
+
+impl From<PublishError> for OfficeError {
+    fn from(e: PublishError) -> OfficeError {
+        match e {
+            PublishError::NothingToPublish(p) => OfficeError::Invalid(
+                Message::new("msg_nothing_to_publish").arg("period", p.to_string()),
+            ),
+            PublishError::Invalid(m) => {
+                OfficeError::Invalid(Message::new("msg_publish_invalid").arg("detail", m))
+            }
+            PublishError::Internal(e) => OfficeError::Internal(e),
         }
     }
 }

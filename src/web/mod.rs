@@ -11,6 +11,7 @@ pub mod messages;
 pub mod metrics;
 pub mod names;
 pub mod request_span;
+pub mod respond;
 pub mod routes;
 pub mod startup;
 pub mod state;

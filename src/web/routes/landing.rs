@@ -3,7 +3,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use crate::web::error::PageError;
-use crate::web::i18n::Lang;
 use crate::web::state::AppState;
 
 const PAGE_SIZE: usize = 20;
@@ -63,13 +62,7 @@ pub async fn landing(
     });
     let lang = state.lang(&req);
     let catalog = state.catalog.get();
-    let name = |zh: &str, en: &str| {
-        if lang == Lang::En {
-            en.to_owned()
-        } else {
-            zh.to_owned()
-        }
-    };
+    let name = |zh: &str, en: &str| lang.pick(zh, en).to_owned();
     let needle = filters.q.trim().to_lowercase();
     let category = catalog.category_index(&filters.category);
     let district = catalog.district_index(&filters.district);

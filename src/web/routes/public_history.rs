@@ -59,7 +59,7 @@ pub async fn history(
     latest.truncate(PERIODS_SHOWN);
     let mut rows = Vec::new();
     for s in &latest {
-        let df = snapshots::table(&state.db, s.id, INSTITUTION_INDICATORS).await?;
+        let df = figures::snapshot_table(&state.db, s.id, INSTITUTION_INDICATORS).await?;
         let all = figures::institution_rows(&df)?;
         let of = all
             .iter()

@@ -12,7 +12,6 @@ use crate::db::{rectification, snapshots};
 use crate::domain::period::Period;
 use crate::domain::rectification::TaskStatus;
 use crate::web::error::PageError;
-use crate::web::i18n::Lang;
 use crate::web::routes::survey::html;
 use crate::web::state::AppState;
 
@@ -53,7 +52,7 @@ pub async fn results(
     let snap = snapshots::latest_of(&state.db, &period_text)
         .await?
         .ok_or(PageError::NotFound)?;
-    let df = snapshots::table(
+    let df = figures::snapshot_table(
         &state.db,
         snap.id,
         analysis::columns::INSTITUTION_INDICATORS,
@@ -62,13 +61,7 @@ pub async fn results(
     let rows = figures::institution_rows(&df)?;
     let catalog = state.catalog.get();
     let lang = state.lang(&req);
-    let pick = |zh: &str, en: &str| {
-        if lang == Lang::En {
-            en.to_owned()
-        } else {
-            zh.to_owned()
-        }
-    };
+    let pick = |zh: &str, en: &str| lang.pick(zh, en).to_owned();
     let tasks: HashMap<i32, String> = rectification::tasks_of_period(&state.db, &period_text)
         .await?
         .into_iter()

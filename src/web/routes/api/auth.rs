@@ -3,7 +3,7 @@
 use actix_web::HttpRequest;
 use actix_web::http::header;
 
-use super::error::ApiError;
+use super::error::{ApiError, ApiErrorCode};
 use crate::db::assessors::{self, AssessorOrg, TokenProblem};
 use crate::web::state::AppState;
 
@@ -19,7 +19,7 @@ pub async fn assessor(state: &AppState, req: &HttpRequest) -> Result<AssessorOrg
         })
         .filter(|t| !t.is_empty())
         .ok_or(ApiError::Unauthorized {
-            code: "missing_token",
+            code: ApiErrorCode::MissingToken,
             message: "Send the organisation's token as 'Authorization: Bearer <token>'",
         })?;
     match assessors::authenticate(&state.db, &state.keys, token).await? {
@@ -31,15 +31,15 @@ pub async fn assessor(state: &AppState, req: &HttpRequest) -> Result<AssessorOrg
 pub fn unauthorized(problem: TokenProblem) -> ApiError {
     match problem {
         TokenProblem::Unknown => ApiError::Unauthorized {
-            code: "invalid_token",
+            code: ApiErrorCode::InvalidToken,
             message: "The token is not valid",
         },
         TokenProblem::Revoked => ApiError::Unauthorized {
-            code: "token_revoked",
+            code: ApiErrorCode::TokenRevoked,
             message: "The token has been revoked; ask the appraisal office for a new one",
         },
         TokenProblem::Expired => ApiError::Unauthorized {
-            code: "token_expired",
+            code: ApiErrorCode::TokenExpired,
             message: "The token has expired; ask the appraisal office for a new one",
         },
     }

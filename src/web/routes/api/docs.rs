@@ -36,6 +36,8 @@ Figures follow the indicator spec; every snapshot names its model version and in
         crate::app::figures::Table,
         publish::PublishResponse,
         publish::ReopenRequest,
+        super::error::ApiErrorCode,
+        super::error::ApiErrorBody,
     )),
     modifiers(&Security, &UploadPaths),
     tags(

@@ -8,7 +8,7 @@ use entity::snapshot;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::error::ApiError;
+use super::error::{ApiError, ApiErrorCode};
 use crate::app::figures::{self, FilterError, Table};
 use crate::app::frames;
 use crate::db::{model, snapshots};
@@ -102,7 +102,7 @@ pub struct TableJson {
     pub rows: Vec<serde_json::Map<String, serde_json::Value>>,
 }
 
-fn unprocessable(code: &'static str, message: impl Into<String>) -> ApiError {
+fn unprocessable(code: ApiErrorCode, message: impl Into<String>) -> ApiError {
     ApiError::Unprocessable {
         code,
         message: message.into(),
@@ -112,7 +112,7 @@ fn unprocessable(code: &'static str, message: impl Into<String>) -> ApiError {
 /// Parses the query strictly, naming what is wrong.
 fn parse_query(req: &HttpRequest) -> Result<IndicatorsQuery, ApiError> {
     serde_urlencoded::from_str::<IndicatorsQuery>(req.query_string())
-        .map_err(|e| unprocessable("invalid_query", format!("Invalid query: {e}")))
+        .map_err(|e| unprocessable(ApiErrorCode::InvalidQuery, format!("Invalid query: {e}")))
 }
 
 /// The snapshot a query names.
@@ -125,7 +125,7 @@ async fn resolve(
         (Some(run), _) => snapshots::by_run_id(&state.db, run).await?,
         (None, Some(p)) => {
             let period: Period = p.parse().map_err(|e: crate::domain::period::PeriodError| {
-                unprocessable("invalid_period", e.to_string())
+                unprocessable(ApiErrorCode::InvalidPeriod, e.to_string())
             })?;
             snapshots::latest_of(&state.db, &period.to_string()).await?
         }
@@ -173,7 +173,7 @@ pub async fn indicators(
         && catalog.category_index(c).is_none()
     {
         return Err(unprocessable(
-            "unknown_category",
+            ApiErrorCode::UnknownCategory,
             format!("There is no category '{c}'"),
         ));
     }
@@ -181,7 +181,7 @@ pub async fn indicators(
         && catalog.district_index(d).is_none()
     {
         return Err(unprocessable(
-            "unknown_district",
+            ApiErrorCode::UnknownDistrict,
             format!("There is no district '{d}'"),
         ));
     }
@@ -213,7 +213,9 @@ pub async fn indicators(
             };
             let df = figures::filter(table, &df, &inst, category.as_deref(), district.as_deref())
                 .map_err(|e| match e {
-                FilterError::NotApplicable(m) => unprocessable("filter_not_applicable", m),
+                FilterError::NotApplicable(m) => {
+                    unprocessable(ApiErrorCode::FilterNotApplicable, m)
+                }
                 FilterError::Internal(e) => ApiError::Internal(e),
             })?;
             Ok(match format {
@@ -239,7 +241,7 @@ fn respond(snap: &snapshot::Model, table: Table, format: Format, encoded: Encode
     let mut response = HttpResponse::Ok();
     response
         .insert_header(("X-Pingyi-Run-Id", snap.run_id.clone()))
-        .insert_header((header::CACHE_CONTROL, "no-store"));
+        .insert_header(crate::web::respond::NO_STORE);
     let (content_type, ext) = match format {
         Format::Json => ("application/json", "json"),
         Format::Csv => ("text/csv; charset=utf-8", "csv"),
@@ -285,7 +287,7 @@ pub async fn list(state: web::Data<AppState>, caller: ApiCaller) -> Result<HttpR
         .map(SnapshotMeta::from)
         .collect();
     Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header(crate::web::respond::NO_STORE)
         .json(all))
 }
 
@@ -308,7 +310,7 @@ pub async fn show(
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header(crate::web::respond::NO_STORE)
         .json(SnapshotMeta::from(&snap)))
 }
 
@@ -343,12 +345,12 @@ pub async fn export(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_reader()?;
     let q: ExportQuery = serde_urlencoded::from_str(req.query_string())
-        .map_err(|e| unprocessable("invalid_query", format!("Invalid query: {e}")))?;
+        .map_err(|e| unprocessable(ApiErrorCode::InvalidQuery, format!("Invalid query: {e}")))?;
     let name = match q.table.as_str() {
         "institutions" | "responses" | "answers" => format!("export/{}", q.table),
         other => {
             return Err(unprocessable(
-                "unknown_table",
+                ApiErrorCode::UnknownTable,
                 format!("'{other}' is not institutions, responses or answers"),
             ));
         }
@@ -356,7 +358,7 @@ pub async fn export(
     let format = q.format.unwrap_or(Format::Csv);
     if !matches!(format, Format::Csv | Format::Parquet) {
         return Err(unprocessable(
-            "unsupported_format",
+            ApiErrorCode::UnsupportedFormat,
             "An export is CSV or Parquet",
         ));
     }

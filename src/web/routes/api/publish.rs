@@ -5,9 +5,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::error::ApiError;
+use super::error::{ApiError, ApiErrorCode};
 use super::indicators::SnapshotMeta;
-use crate::app::publish::{self, PublishError};
+use crate::app::publish;
 use crate::app::rectification::PublishEffect;
 use crate::domain::period::Period;
 use crate::web::auth::ApiCaller;
@@ -25,7 +25,7 @@ pub struct PublishResponse {
 fn parse_period(text: &str) -> Result<Period, ApiError> {
     text.parse().map_err(
         |e: crate::domain::period::PeriodError| ApiError::Unprocessable {
-            code: "invalid_period",
+            code: ApiErrorCode::InvalidPeriod,
             message: e.to_string(),
         },
     )
@@ -61,21 +61,11 @@ pub async fn publish(
     let published =
         publish::publish(&state.db, &state.settings, period, &session.user.username).await;
     state.frozen.invalidate();
-    match published {
-        Ok(p) => Ok(HttpResponse::Created().json(PublishResponse {
-            snapshot: SnapshotMeta::from(&p.snapshot),
-            rectification: p.rectification,
-        })),
-        Err(PublishError::NothingToPublish(p)) => Err(ApiError::Unprocessable {
-            code: "nothing_to_publish",
-            message: format!("Period {p} has no responses to publish"),
-        }),
-        Err(PublishError::Invalid(m)) => Err(ApiError::Unprocessable {
-            code: "invalid_input",
-            message: m,
-        }),
-        Err(PublishError::Internal(e)) => Err(ApiError::Internal(e)),
-    }
+    let p = published?;
+    Ok(HttpResponse::Created().json(PublishResponse {
+        snapshot: SnapshotMeta::from(&p.snapshot),
+        rectification: p.rectification,
+    }))
 }
 
 /// Body of a reopening.
@@ -106,7 +96,7 @@ pub async fn reopen(
     let period = parse_period(&period)?;
     if body.reason.trim().is_empty() {
         return Err(ApiError::Unprocessable {
-            code: "reason_required",
+            code: ApiErrorCode::ReasonRequired,
             message: "Give a reason for reopening".into(),
         });
     }

@@ -8,7 +8,7 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use super::auth;
-use super::error::ApiError;
+use super::error::{ApiError, ApiErrorCode};
 use crate::app::uploads::stage::{self, Received, StageError};
 use crate::app::uploads::{self, Format, Outcome, StagedFile, UploadContext, UploadReport};
 use crate::db::assessors::AssessorOrg;
@@ -282,15 +282,15 @@ pub async fn create(
             return Err(match refusal {
                 Refusal::TooLarge { limit } => ApiError::TooLarge { limit },
                 Refusal::Unsupported { message, .. } => ApiError::UnsupportedMediaType {
-                    code: "unsupported_format",
+                    code: ApiErrorCode::UnsupportedFormat,
                     message,
                 },
                 Refusal::NoFile => ApiError::BadRequest {
-                    code: "no_file",
+                    code: ApiErrorCode::NoFile,
                     message: "The request has no file (send it as the body, or as multipart field 'file')".into(),
                 },
                 Refusal::Interrupted(m) => ApiError::BadRequest {
-                    code: "upload_interrupted",
+                    code: ApiErrorCode::UploadInterrupted,
                     message: format!("The upload could not be read: {m}"),
                 },
                 Refusal::Internal(e) => ApiError::Internal(e),
@@ -312,7 +312,7 @@ pub async fn create(
             })),
         Outcome::Invalid(report) => Err(ApiError::InvalidFile(Box::new(report))),
         Outcome::Conflict => Err(ApiError::Conflict {
-            code: "concurrent_upload",
+            code: ApiErrorCode::ConcurrentUpload,
             message: "Another upload stored some of the same respondents meanwhile; nothing of this file was stored. Upload it again to see which rows.".into(),
         }),
     }
@@ -329,6 +329,6 @@ pub async fn show(
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header(crate::web::respond::NO_STORE)
         .json(UploadReport::from_record(record)))
 }

@@ -12,14 +12,13 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use subtle::ConstantTimeEq;
 
 use crate::app::uploads::{Outcome, UploadReport};
 use crate::db::assessors::{self, AssessorOrg, TokenProblem};
 use crate::db::uploads as records;
+use crate::domain::keys::same_secret;
 use crate::domain::keys::{Purpose, random_token};
 use crate::web::error::PageError;
-use crate::web::i18n::Lang;
 use crate::web::routes::api::uploads::{self as api_uploads, Refusal};
 use crate::web::routes::survey::html;
 use crate::web::state::AppState;
@@ -94,7 +93,7 @@ fn login_csrf(state: &AppState, pre: &str) -> String {
 }
 
 fn csrf_matches(given: Option<&str>, expected: &str) -> bool {
-    given.is_some_and(|g| bool::from(g.as_bytes().ct_eq(expected.as_bytes())))
+    given.is_some_and(|g| same_secret(g, expected))
 }
 
 fn cookie(
@@ -112,11 +111,7 @@ fn cookie(
         .finish()
 }
 
-fn see_other(to: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, to.to_owned()))
-        .finish()
-}
+use crate::web::respond::see_other;
 
 #[derive(Serialize)]
 struct LoginPage {
@@ -303,11 +298,7 @@ async fn render_uploads(
         .filter(|(i, _)| catalog.questionnaire_of_category(*i).is_some())
         .map(|(_, c)| CategoryLink {
             code: c.code.clone(),
-            name: if lang == Lang::En {
-                c.name_en.clone()
-            } else {
-                c.name_zh.clone()
-            },
+            name: lang.pick(&c.name_zh, &c.name_en).to_owned(),
         })
         .collect();
     let uploads = records::list(&state.db, org.id, 50)

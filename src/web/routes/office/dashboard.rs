@@ -18,7 +18,6 @@ use crate::app::publish::PublishError;
 use crate::db::{periods, progress, snapshots};
 use crate::domain::period::Period;
 use crate::web::auth::Office;
-use crate::web::i18n::Message;
 use crate::web::names::Names;
 use crate::web::state::AppState;
 
@@ -97,9 +96,9 @@ pub async fn dashboard(
     let mut preview_at = None;
     let outputs = match &snapshot {
         Some(s) => Some((
-            snapshots::table(&state.db, s.id, INSTITUTION_INDICATORS).await?,
-            snapshots::table(&state.db, s.id, GROUP_INDICATORS).await?,
-            snapshots::table(&state.db, s.id, SURVEY_QUALITY).await?,
+            figures::snapshot_table(&state.db, s.id, INSTITUTION_INDICATORS).await?,
+            figures::snapshot_table(&state.db, s.id, GROUP_INDICATORS).await?,
+            figures::snapshot_table(&state.db, s.id, SURVEY_QUALITY).await?,
         )),
         None => match state.previews.get(&state.db, period).await {
             Ok(preview) => {
@@ -119,13 +118,8 @@ pub async fn dashboard(
                     )
                 })
             }
-            Err(PublishError::Invalid(m)) => {
-                return Err(OfficeError::Invalid(
-                    Message::new("msg_publish_invalid").arg("detail", m),
-                ));
-            }
             Err(PublishError::NothingToPublish(_)) => None,
-            Err(PublishError::Internal(e)) => return Err(OfficeError::Internal(e)),
+            Err(e) => return Err(e.into()),
         },
     };
     let (mut ranking, mut quality, mut category_chart, mut district_chart, mut histogram) = (

@@ -110,7 +110,7 @@ impl ResponseError for OfficeError {
             let next = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
             return HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, format!("/office/login?{next}")))
-                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .insert_header(crate::web::respond::NO_STORE)
                 .finish();
         }
         if let OfficeError::Internal(e) = self {
@@ -119,7 +119,7 @@ impl ResponseError for OfficeError {
         // A plain-text stand-in, replaced by `localise_errors` (see there).
         HttpResponse::build(self.status_code())
             .insert_header(ContentType::plaintext())
-            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header(crate::web::respond::NO_STORE)
             .body(self.to_string())
     }
 }

@@ -380,7 +380,7 @@ pub async fn show(
     let mut chart_points = Vec::new();
     let mut dimensions = Vec::new();
     for (i, s) in latest.iter().enumerate() {
-        let df = snapshots::table(&state.db, s.id, INSTITUTION_INDICATORS).await?;
+        let df = figures::snapshot_table(&state.db, s.id, INSTITUTION_INDICATORS).await?;
         let rows = figures::institution_rows(&crate::app::frames::filter_eq(
             &df,
             INSTITUTION_CODE,
@@ -411,7 +411,7 @@ pub async fn show(
             });
         }
         if i == 0 {
-            let dims = snapshots::table(&state.db, s.id, DIMENSION_INDICATORS).await?;
+            let dims = figures::snapshot_table(&state.db, s.id, DIMENSION_INDICATORS).await?;
             dimensions = figures::dimension_rows(&crate::app::frames::filter_eq(
                 &dims,
                 INSTITUTION_CODE,

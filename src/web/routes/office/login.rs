@@ -7,11 +7,11 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
-use subtle::ConstantTimeEq;
 
 use super::error::OfficeError;
 use super::{check_csrf, html, see_other};
 use crate::db::users::{self, Lockout, Login};
+use crate::domain::keys::same_secret;
 use crate::domain::local_path::LocalPath;
 use crate::domain::office::{SESSION_COOKIE, SESSION_HOURS};
 use crate::guard::rate_limit::Scope;
@@ -113,13 +113,7 @@ pub async fn submit(
         return Ok(response);
     }
     // A browser without a device cookie cannot hold a token for it.
-    if device.new_cookie.is_some()
-        || !bool::from(
-            form.csrf
-                .as_bytes()
-                .ct_eq(csrf_token(&state, &device.id).as_bytes()),
-        )
-    {
+    if device.new_cookie.is_some() || !same_secret(&form.csrf, &csrf_token(&state, &device.id)) {
         return Err(OfficeError::BadForm);
     }
     let lockout = Lockout {

@@ -14,7 +14,6 @@ mod model_form;
 mod periods;
 mod rectification;
 
-use actix_web::http::header::{self, ContentType};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 
@@ -96,12 +95,7 @@ async fn home(
     Ok(see_other(&to))
 }
 
-/// 303 to `to`.
-pub fn see_other(to: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, to.to_owned()))
-        .finish()
-}
+pub use crate::web::respond::see_other;
 
 /// The signed-in user as the layout shows it.
 #[derive(Serialize)]
@@ -151,12 +145,9 @@ pub fn page(
     Ok(html(body))
 }
 
-/// An HTML response that is never cached (it carries the CSRF token).
+/// An office page: never cached (it carries the CSRF token).
 pub fn html(body: String) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header(ContentType::html())
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(body)
+    crate::web::respond::html(actix_web::http::StatusCode::OK, body, None)
 }
 
 /// Administrators and analysts only.

@@ -6,11 +6,10 @@ use serde_json::json;
 
 use super::error::OfficeError;
 use super::{check_csrf, current_period, page, require_admin, require_staff, see_other};
-use crate::app::publish::{self, PublishError};
+use crate::app::publish;
 use crate::db::{periods, snapshots};
 use crate::domain::period::Period;
 use crate::web::auth::Office;
-use crate::web::i18n::Message;
 use crate::web::state::AppState;
 
 #[derive(Serialize)]
@@ -73,16 +72,8 @@ pub async fn publish(
     let published =
         publish::publish(&state.db, &state.settings, period, &session.user.username).await;
     state.frozen.invalidate();
-    match published {
-        Ok(_) => Ok(see_other(&format!("/office/dashboard?period={period}"))),
-        Err(PublishError::NothingToPublish(p)) => Err(OfficeError::Invalid(
-            Message::new("msg_nothing_to_publish").arg("period", p.to_string()),
-        )),
-        Err(PublishError::Invalid(m)) => Err(OfficeError::Invalid(
-            Message::new("msg_publish_invalid").arg("detail", m),
-        )),
-        Err(PublishError::Internal(e)) => Err(OfficeError::Internal(e)),
-    }
+    published?;
+    Ok(see_other(&format!("/office/dashboard?period={period}")))
 }
 
 #[derive(Deserialize)]

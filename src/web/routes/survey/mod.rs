@@ -10,8 +10,7 @@ pub use device::{DEVICE_COOKIE, Device, csrf_token, device_id, form_clock};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use actix_web::cookie::Cookie;
-use actix_web::http::header::{self, ContentType};
+use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
@@ -98,13 +97,7 @@ pub struct FormRender<'a> {
 /// Renders the questionnaire (fresh, or refilled with messages).
 pub async fn render_form(state: &AppState, f: FormRender<'_>) -> Result<String, PageError> {
     let t = |key: &str| state.templates.text(f.lang, key).to_owned();
-    let pick = |zh: &str, en: &str| {
-        if f.lang == Lang::En {
-            en.to_owned()
-        } else {
-            zh.to_owned()
-        }
-    };
+    let pick = |zh: &str, en: &str| f.lang.pick(zh, en).to_owned();
     let captcha_id = if f.with_captcha {
         let (id, answer) = new_challenge();
         let ttl = Duration::from_secs(state.settings.captcha_ttl_secs);
@@ -182,21 +175,7 @@ pub async fn render_form(state: &AppState, f: FormRender<'_>) -> Result<String, 
         .render("citizen/survey.html.tera", f.lang, f.path, &page)?)
 }
 
-/// An HTML response that must not be cached (it carries per-device tokens).
-pub fn html(
-    status: actix_web::http::StatusCode,
-    body: String,
-    cookie: Option<Cookie<'static>>,
-) -> HttpResponse {
-    let mut response = HttpResponse::build(status);
-    response
-        .insert_header(ContentType::html())
-        .insert_header((header::CACHE_CONTROL, "no-store"));
-    if let Some(cookie) = cookie {
-        response.cookie(cookie);
-    }
-    response.body(body)
-}
+pub use crate::web::respond::html;
 
 /// The captcha image of a pending challenge.
 pub async fn captcha_png(
@@ -217,6 +196,6 @@ pub async fn captcha_png(
         .ok_or_else(|| PageError::Internal(anyhow::anyhow!("Captcha rendering failed")))?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "image/png"))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header(crate::web::respond::NO_STORE)
         .body(png))
 }

@@ -1,13 +1,13 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
-use subtle::ConstantTimeEq;
 
 use super::device::form_clock_served;
 use super::get::message_page;
 use super::{FormRender, Refill, csrf_token, device_id, html, render_form};
 use crate::db::writer::{NewAnswer, NewResponse, Source, WriteOutcome};
 use crate::domain::keys::Purpose;
+use crate::domain::keys::same_secret;
 use crate::domain::period::{Granularity, Period};
 use crate::domain::submission::Submission;
 use crate::guard::captcha::answer_matches;
@@ -51,8 +51,7 @@ pub async fn submit(
     // Form integrity: a device cookie, the CSRF token bound to it, and a
     // signed clock from when the form was served to that device.
     let device = device_id(&state, &req).ok_or(PageError::BadForm)?;
-    let csrf_ok = field("csrf")
-        .is_some_and(|c| bool::from(c.as_bytes().ct_eq(csrf_token(&state, &device).as_bytes())));
+    let csrf_ok = field("csrf").is_some_and(|c| same_secret(c, &csrf_token(&state, &device)));
     if !csrf_ok {
         metrics::counter!("pingyi_submissions_refused_total", "reason" => "csrf").increment(1);
         return Err(PageError::BadForm);
