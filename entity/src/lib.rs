@@ -10,6 +10,7 @@ pub mod assessor_org;
 pub mod assessor_token;
 pub mod audit_log;
 pub mod category;
+pub mod dimension;
 pub mod district;
 pub mod institution;
 pub mod model_version;

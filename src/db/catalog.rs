@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use anyhow::Context;
-use entity::{category, district, institution, questionnaire, questionnaire_item};
+use entity::{category, dimension, district, institution, questionnaire, questionnaire_item};
 use parking_lot::RwLock;
 use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder};
 use serde::Serialize;
@@ -66,6 +66,8 @@ impl Questionnaire {
 pub struct Catalog {
     pub districts: Vec<Named>,
     pub categories: Vec<Named>,
+    /// Named dimensions; items may use a code without a row here.
+    pub dimensions: Vec<Named>,
     /// Active institutions, sorted by category, district and code.
     pub institutions: Vec<Institution>,
     by_code: HashMap<String, usize>,
@@ -100,6 +102,10 @@ impl Catalog {
         self.districts.iter().position(|d| d.code == code)
     }
 
+    pub fn dimension(&self, code: &str) -> Option<&Named> {
+        self.dimensions.iter().find(|d| d.code == code)
+    }
+
     /// Loads the whole catalog in a handful of queries.
     pub async fn load(db: &impl ConnectionTrait) -> anyhow::Result<Catalog> {
         let districts: Vec<Named> = district::Entity::find()
@@ -126,6 +132,19 @@ impl Catalog {
                 code: c.code,
                 name_zh: c.name_zh,
                 name_en: c.name_en,
+            })
+            .collect();
+        let dimensions: Vec<Named> = dimension::Entity::find()
+            .order_by_asc(dimension::Column::Id)
+            .all(db)
+            .await
+            .context("Failed to load dimensions")?
+            .into_iter()
+            .map(|d| Named {
+                id: d.id,
+                code: d.code,
+                name_zh: d.name_zh,
+                name_en: d.name_en,
             })
             .collect();
         let district_ix: HashMap<i32, usize> = districts
@@ -216,6 +235,7 @@ impl Catalog {
         Ok(Catalog {
             districts,
             categories,
+            dimensions,
             institutions,
             by_code,
             questionnaires,

@@ -1,9 +1,10 @@
 //! The demo data set seeded into an empty database: 16 districts, 8
-//! categories, 60 institutions and one questionnaire per category.
+//! categories, 60 institutions, the five named dimensions and one
+//! questionnaire per category.
 
 use anyhow::Context;
 use chrono::Utc;
-use entity::{category, district, institution, questionnaire, questionnaire_item};
+use entity::{category, dimension, district, institution, questionnaire, questionnaire_item};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, PaginatorTrait, TransactionTrait};
 
 const DISTRICTS: &[(&str, &str, &str)] = &[
@@ -77,6 +78,15 @@ const CATEGORIES: &[(&str, &str, &str, &str, &str, usize)] = &[
         "Post Office",
         7,
     ),
+];
+
+/// The dimensions of the default model: (code, zh, en).
+const DIMENSIONS: &[(&str, &str, &str)] = &[
+    ("attitude", "服务态度", "Attitude of staff"),
+    ("efficiency", "办事效率", "Efficiency"),
+    ("environment", "服务环境", "Premises"),
+    ("transparency", "公开透明", "Transparency"),
+    ("outcome", "办理结果", "Outcome"),
 ];
 
 /// Items every questionnaire has: (code, dimension, zh, en).
@@ -165,6 +175,19 @@ pub async fn seed_if_empty(db: &sea_orm::DatabaseConnection) -> anyhow::Result<b
 }
 
 async fn seed(db: &impl ConnectionTrait) -> anyhow::Result<()> {
+    let dimensions: Vec<_> = DIMENSIONS
+        .iter()
+        .map(|(code, zh, en)| dimension::ActiveModel {
+            code: Set((*code).into()),
+            name_zh: Set((*zh).into()),
+            name_en: Set((*en).into()),
+            ..Default::default()
+        })
+        .collect();
+    dimension::Entity::insert_many(dimensions)
+        .exec_without_returning(db)
+        .await
+        .context("Failed to seed the dimensions")?;
     let mut district_ids = Vec::new();
     for (code, zh, en) in DISTRICTS {
         let row = district::ActiveModel {

@@ -9,6 +9,7 @@ pub mod error;
 pub mod i18n;
 pub mod messages;
 pub mod metrics;
+pub mod names;
 pub mod request_span;
 pub mod respond;
 pub mod routes;

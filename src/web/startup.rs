@@ -45,7 +45,8 @@ impl Application {
             demo_assessor_token = Some(crate::app::demo::seed_demo(&db, &keys, &settings).await?);
             demo_admin_password = db::users::ensure_demo_admin(&db).await?;
             if settings.demo_history {
-                let period = crate::app::demo_history::seed_and_publish(&db, &settings).await?;
+                let period =
+                    crate::app::demo_history::seed_and_publish(&db, &settings, &keys).await?;
                 tracing::info!(%period, "Published a demo history period");
             }
         }

@@ -10,6 +10,7 @@
 mod helpers;
 
 mod driver;
+mod pages;
 
 use fantoccini::key::Key;
 use pingyi::domain::office::Role;

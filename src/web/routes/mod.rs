@@ -8,6 +8,7 @@ mod landing;
 mod lang;
 pub mod localise;
 pub mod office;
+mod public_history;
 mod qr;
 mod results;
 pub mod survey;
@@ -40,6 +41,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 .route("/s/{code}", web::get().to(survey::get::form))
                 .route("/s/{code}", web::post().to(survey::post::submit))
                 .route("/s/{code}/thanks", web::get().to(survey::get::thanks))
+                .route(
+                    "/results/institution/{code}",
+                    web::get().to(public_history::history),
+                )
                 .route("/results/{period}", web::get().to(results::results))
                 .default_service(web::to(not_found)),
         );

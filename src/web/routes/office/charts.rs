@@ -13,6 +13,8 @@ const ROW_HEIGHT: u32 = 26;
 const ACCENT: RGBColor = RGBColor(0xb3, 0x26, 0x1e);
 const MUTED: RGBColor = RGBColor(0x5b, 0x64, 0x70);
 const GRID: RGBColor = RGBColor(0xd8, 0xdd, 0xe3);
+/// The ring of a score: dark blue, apart from the red of the index.
+const SCORE: RGBColor = RGBColor(0x1f, 0x4e, 0x8c);
 const FONT: &str = "sans-serif";
 
 fn fmt_value(v: f64) -> String {
@@ -215,14 +217,30 @@ pub fn histogram(title: &str, values: &[f64], lo: f64, hi: f64, bins: usize) -> 
     })
 }
 
-/// A labelled point with its interval: (label, value, low, high).
-pub type IntervalPoint = (String, Option<f64>, Option<f64>, Option<f64>);
+/// One period of an institution: its raw index with the 95% interval
+/// around it, and the score (the index shrunk toward the category mean).
+/// The interval belongs to the index, never to the score, so the chart
+/// draws the index dot on its bar and the score as a separate mark.
+#[derive(Clone, Debug, Default)]
+pub struct IntervalPoint {
+    pub label: String,
+    pub index: Option<f64>,
+    pub low: Option<f64>,
+    pub high: Option<f64>,
+    pub score: Option<f64>,
+}
 
-/// One point per period with its interval (e.g. a score with its 95%
-/// confidence interval), on a 0–100 scale; a missing value is a gap.
-pub fn intervals(title: &str, points: &[IntervalPoint]) -> String {
+/// The legend of [`intervals`], in the reader's language.
+pub struct IntervalLegend<'a> {
+    pub index: &'a str,
+    pub score: &'a str,
+}
+
+/// One column per period on a 0–100 scale: the index as a filled dot on
+/// its interval bar, the score as a ring beside it; a missing value is a gap.
+pub fn intervals(title: &str, legend: &IntervalLegend, points: &[IntervalPoint]) -> String {
     let n = points.len().max(1);
-    render(title, 280, |root| {
+    render(title, 300, |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(title, caption_font())
             .margin(8)
@@ -239,7 +257,7 @@ pub fn intervals(title: &str, points: &[IntervalPoint]) -> String {
             .x_labels(n)
             .x_label_formatter(&|seg| match seg {
                 SegmentValue::CenterOf(i) => {
-                    points.get(*i).map(|p| p.0.clone()).unwrap_or_default()
+                    points.get(*i).map(|p| p.label.clone()).unwrap_or_default()
                 }
                 _ => String::new(),
             })
@@ -249,22 +267,47 @@ pub fn intervals(title: &str, points: &[IntervalPoint]) -> String {
             .map_err(plot_err)?;
         let clamp = |v: f64| v.clamp(0.0, 100.0);
         chart
-            .draw_series(points.iter().enumerate().filter_map(|(i, p)| match p {
-                (_, Some(v), Some(lo), Some(hi)) => Some(ErrorBar::new_vertical(
-                    SegmentValue::CenterOf(i),
-                    clamp(*lo),
-                    clamp(*v),
-                    clamp(*hi),
-                    MUTED.stroke_width(2),
-                    12,
-                )),
-                _ => None,
+            .draw_series(points.iter().enumerate().filter_map(|(i, p)| {
+                match (p.index, p.low, p.high) {
+                    (Some(v), Some(lo), Some(hi)) => Some(ErrorBar::new_vertical(
+                        SegmentValue::CenterOf(i),
+                        clamp(lo),
+                        clamp(v),
+                        clamp(hi),
+                        MUTED.stroke_width(2),
+                        12,
+                    )),
+                    _ => None,
+                }
             }))
             .map_err(plot_err)?;
         chart
             .draw_series(points.iter().enumerate().filter_map(|(i, p)| {
-                p.1.map(|v| Circle::new((SegmentValue::CenterOf(i), clamp(v)), 5, ACCENT.filled()))
+                p.index
+                    .map(|v| Circle::new((SegmentValue::CenterOf(i), clamp(v)), 5, ACCENT.filled()))
             }))
+            .map_err(plot_err)?
+            .label(legend.index)
+            .legend(|(x, y)| Circle::new((x, y), 5, ACCENT.filled()));
+        // The score sits beside the bar (right of the column's centre), so
+        // its ring never hides the index dot it differs from.
+        chart
+            .draw_series(points.iter().enumerate().filter_map(|(i, p)| {
+                p.score.map(|v| {
+                    EmptyElement::at((SegmentValue::CenterOf(i), clamp(v)))
+                        + Circle::new((16, 0), 5, SCORE.stroke_width(2))
+                })
+            }))
+            .map_err(plot_err)?
+            .label(legend.score)
+            .legend(|(x, y)| Circle::new((x, y), 5, SCORE.stroke_width(2)));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(GRID)
+            .label_font((FONT, 14).into_font().color(&MUTED))
+            .draw()
             .map_err(plot_err)?;
         Ok(())
     })
@@ -333,18 +376,80 @@ mod tests {
         assert!(svg.contains("90–100"), "bins are labelled with their range");
     }
 
+    fn point(label: &str, index: f64, low: f64, high: f64, score: f64) -> IntervalPoint {
+        IntervalPoint {
+            label: label.into(),
+            index: Some(index),
+            low: Some(low),
+            high: Some(high),
+            score: Some(score),
+        }
+    }
+
+    const LEGEND: IntervalLegend<'static> = IntervalLegend {
+        index: "index",
+        score: "score",
+    };
+
     #[test]
     fn intervals_draw_missing_values_as_gaps() {
         let svg = intervals(
             "I",
+            &LEGEND,
             &[
-                ("2026-01".into(), Some(70.0), Some(60.0), Some(80.0)),
-                ("2026-02".into(), None, None, None),
-                ("2026-03".into(), Some(75.0), Some(65.0), Some(85.0)),
+                point("2026-01", 70.0, 60.0, 80.0, 72.0),
+                IntervalPoint {
+                    label: "2026-02".into(),
+                    ..Default::default()
+                },
+                point("2026-03", 75.0, 65.0, 85.0, 74.0),
             ],
         );
-        let points = svg.matches(r##"r="5" opacity="1" fill="#B3261E""##).count();
-        assert_eq!(points, 2, "one point per period with a value: {svg}");
+        // Two index dots, and the legend's.
+        let dots = svg.matches(r##"r="5" opacity="1" fill="#B3261E""##).count();
+        assert_eq!(dots, 3, "one dot per period with a value: {svg}");
         assert!(svg.contains("2026-02"), "every period is on the axis");
+        assert!(
+            svg.contains("index\n</text>") && svg.contains("score\n</text>"),
+            "a legend"
+        );
+    }
+
+    /// The number in `name="…"` of an SVG element's text.
+    fn attr(element: &str, name: &str) -> f64 {
+        let key = format!(" {name}=\"");
+        let start = element.find(&key).unwrap() + key.len();
+        let end = element[start..].find('"').unwrap() + start;
+        element[start..end].parse().unwrap()
+    }
+
+    /// The index dot is drawn on its own interval, even when the score lies
+    /// outside it (a small sample pulled toward the category mean).
+    #[test]
+    fn the_index_dot_lies_on_its_interval_bar_and_the_score_apart() {
+        let svg = intervals("I", &LEGEND, &[point("2026-01", 83.6, 80.4, 86.8, 75.2)]);
+        let dot = svg
+            .split("<circle")
+            .skip(1)
+            .find(|c| c.contains(r##"fill="#B3261E""##))
+            .unwrap();
+        let (cx, cy) = (attr(dot, "cx"), attr(dot, "cy"));
+        // The bar: the vertical line through the dot.
+        let bar = svg
+            .split("<line")
+            .skip(1)
+            .find_map(|l| {
+                let (x1, x2) = (attr(l, "x1"), attr(l, "x2"));
+                let (y1, y2) = (attr(l, "y1"), attr(l, "y2"));
+                (x1 == x2 && (x1 - cx).abs() < 1.0 && y1 != y2).then(|| (y1.min(y2), y1.max(y2)))
+            })
+            .unwrap_or_else(|| panic!("a vertical bar through the dot: {svg}"));
+        assert!(bar.0 < cy && cy < bar.1, "dot at {cy} on the bar {bar:?}");
+        let ring = svg
+            .split("<circle")
+            .skip(1)
+            .find(|c| c.contains(r##"stroke="#1F4E8C""##) && !c.contains("fill=\"#1F4E8C\""))
+            .unwrap();
+        assert!(attr(ring, "cy") > bar.1, "75.2 is drawn below the interval");
     }
 }

@@ -18,6 +18,7 @@ use crate::app::publish::PublishError;
 use crate::db::{periods, progress, snapshots};
 use crate::domain::period::Period;
 use crate::web::auth::Office;
+use crate::web::names::Names;
 use crate::web::state::AppState;
 
 #[derive(Deserialize)]
@@ -32,6 +33,7 @@ struct RankRow {
     name: String,
     category_name: String,
     district_name: String,
+    index_s: String,
     score_s: String,
     ci_s: String,
     delta_s: String,
@@ -52,6 +54,7 @@ pub async fn dashboard(
     };
     let period_text = period.to_string();
     let catalog = state.catalog.get();
+    let names = Names::new(&catalog, lang);
     let frozen = periods::is_frozen(&state.db, &period).await?;
     let snapshot = snapshots::latest_of(&state.db, &period_text).await?;
 
@@ -60,22 +63,22 @@ pub async fn dashboard(
     let mut by_category: BTreeMap<String, f64> = catalog
         .categories
         .iter()
-        .map(|c| (c.name_zh.clone(), 0.0))
+        .map(|c| (names.category(&c.code), 0.0))
         .collect();
     let mut by_district: BTreeMap<String, f64> = catalog
         .districts
         .iter()
-        .map(|d| (d.name_zh.clone(), 0.0))
+        .map(|d| (names.district(&d.code), 0.0))
         .collect();
     let mut total = 0i64;
     for (id, n) in &counts {
         total += n;
         if let Some(inst) = catalog.institutions.iter().find(|i| i.id == *id) {
             *by_category
-                .entry(catalog.categories[inst.category].name_zh.clone())
+                .entry(names.category(&catalog.categories[inst.category].code))
                 .or_default() += *n as f64;
             *by_district
-                .entry(catalog.districts[inst.district].name_zh.clone())
+                .entry(names.district(&catalog.districts[inst.district].code))
                 .or_default() += *n as f64;
         }
     }
@@ -137,28 +140,20 @@ pub async fn dashboard(
         );
         ranking = rows
             .into_iter()
-            .map(|row| {
-                let inst = catalog.institution(&row.institution_code);
-                RankRow {
-                    score_s: fmt1(row.score),
-                    ci_s: match (row.ci_low, row.ci_high) {
-                        (Some(a), Some(b)) => format!("{a:.1}–{b:.1}"),
-                        _ => "—".into(),
-                    },
-                    delta_s: row
-                        .delta_prev
-                        .map_or_else(|| "—".into(), |d| format!("{d:+.1}")),
-                    name: inst.map(|i| i.name_zh.clone()).unwrap_or_default(),
-                    category_name: catalog
-                        .category_index(&row.category_code)
-                        .map(|c| catalog.categories[c].name_zh.clone())
-                        .unwrap_or_default(),
-                    district_name: catalog
-                        .district_index(&row.district_code)
-                        .map(|d| catalog.districts[d].name_zh.clone())
-                        .unwrap_or_default(),
-                    row,
-                }
+            .map(|row| RankRow {
+                index_s: fmt1(row.index),
+                score_s: fmt1(row.score),
+                ci_s: match (row.ci_low, row.ci_high) {
+                    (Some(a), Some(b)) => format!("{a:.1}–{b:.1}"),
+                    _ => "—".into(),
+                },
+                delta_s: row
+                    .delta_prev
+                    .map_or_else(|| "—".into(), |d| format!("{d:+.1}")),
+                name: names.institution(&row.institution_code),
+                category_name: names.category(&row.category_code),
+                district_name: names.district(&row.district_code),
+                row,
             })
             .collect();
         ranking.sort_by(|a, b| {
@@ -182,14 +177,10 @@ pub async fn dashboard(
                 continue;
             };
             if t == GROUP_CATEGORY {
-                let name = catalog
-                    .category_index(c)
-                    .map_or(c.clone(), |i| catalog.categories[i].name_zh.clone());
+                let name = names.category(c);
                 cats.push((name, *m));
             } else {
-                let name = catalog
-                    .district_index(c)
-                    .map_or(c.clone(), |i| catalog.districts[i].name_zh.clone());
+                let name = names.district(c);
                 dists.push((name, *m));
             }
         }

@@ -7,7 +7,7 @@ use actix_multipart::Multipart;
 use actix_web::{HttpRequest, HttpResponse, web};
 use analysis::columns::*;
 use anyhow::Context;
-use entity::{category, district, institution};
+use entity::{category, dimension, district, institution};
 use futures_util::StreamExt as _;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, TransactionTrait};
 use serde::{Deserialize, Serialize};
@@ -21,6 +21,7 @@ use crate::db::{audit, catalog, snapshots};
 use crate::domain::code::Code;
 use crate::web::auth::Office;
 use crate::web::i18n::Message;
+use crate::web::names::Names;
 use crate::web::state::AppState;
 
 /// Periods shown on an institution's page.
@@ -33,14 +34,15 @@ pub async fn list(
 ) -> Result<HttpResponse, OfficeError> {
     require_staff(&session)?;
     let catalog = state.catalog.get();
+    let names = Names::new(&catalog, state.lang(&req));
     let rows: Vec<serde_json::Value> = catalog
         .institutions
         .iter()
         .map(|i| {
             json!({
                 "code": i.code, "name_zh": i.name_zh, "name_en": i.name_en, "address": i.address,
-                "category": catalog.categories[i.category].code, "category_name": catalog.categories[i.category].name_zh,
-                "district": catalog.districts[i.district].code, "district_name": catalog.districts[i.district].name_zh,
+                "category": catalog.categories[i.category].code, "category_name": names.category(&catalog.categories[i.category].code),
+                "district": catalog.districts[i.district].code, "district_name": names.district(&catalog.districts[i.district].code),
             })
         })
         .collect();
@@ -49,7 +51,7 @@ pub async fn list(
         &req,
         &session,
         "office/institutions.html.tera",
-        json!({ "institutions": rows, "categories": catalog.categories, "districts": catalog.districts }),
+        json!({ "institutions": rows, "categories": catalog.categories, "districts": catalog.districts, "dimensions": catalog.dimensions }),
     )
 }
 
@@ -224,14 +226,14 @@ pub async fn import(
 #[derive(Deserialize)]
 pub struct GroupForm {
     csrf: String,
-    /// `district` or `category`.
+    /// `district`, `category` or `dimension`.
     kind: String,
     code: String,
     name_zh: String,
     name_en: String,
 }
 
-/// Adds or renames a district or a category.
+/// Adds or renames a district, a category or a dimension.
 pub async fn save_group(
     state: web::Data<AppState>,
     Office(session): Office,
@@ -239,7 +241,13 @@ pub async fn save_group(
 ) -> Result<HttpResponse, OfficeError> {
     require_admin(&session)?;
     check_csrf(&session, &form.csrf)?;
-    let Ok(code) = Code::parse(form.code.trim()) else {
+    // Dimension codes are lower case, as questionnaire items name them.
+    let code = if form.kind == "dimension" {
+        Code::parse_lowercase(form.code.trim())
+    } else {
+        Code::parse(form.code.trim())
+    };
+    let Ok(code) = code else {
         return Err(OfficeError::invalid("msg_group_fields"));
     };
     if form.name_zh.trim().is_empty() {
@@ -276,6 +284,20 @@ pub async fn save_group(
                 },
                 category::Column::Code,
                 [category::Column::NameZh, category::Column::NameEn],
+            )
+            .await?
+        }
+        "dimension" => {
+            upsert_named::<dimension::Entity, _>(
+                &txn,
+                dimension::ActiveModel {
+                    code: Set(code.to_string()),
+                    name_zh: Set(name_zh),
+                    name_en: Set(name_en),
+                    ..Default::default()
+                },
+                dimension::Column::Code,
+                [dimension::Column::NameZh, dimension::Column::NameEn],
             )
             .await?
         }
@@ -319,6 +341,7 @@ where
 #[derive(Serialize)]
 struct PeriodPoint {
     period: String,
+    index: String,
     score: String,
     ci: String,
     grade: String,
@@ -335,6 +358,7 @@ pub async fn show(
     code: web::Path<String>,
 ) -> Result<HttpResponse, OfficeError> {
     let catalog = state.catalog.get();
+    let names = Names::new(&catalog, state.lang(&req));
     let inst = catalog
         .institution(&code)
         .ok_or(OfficeError::NotFound)?
@@ -362,9 +386,16 @@ pub async fn show(
             &inst.code,
         )?)?;
         if let Some(r) = rows.first() {
-            chart_points.push((s.period.clone(), r.score, r.ci_low, r.ci_high));
+            chart_points.push(charts::IntervalPoint {
+                label: s.period.clone(),
+                index: r.index,
+                low: r.ci_low,
+                high: r.ci_high,
+                score: r.score,
+            });
             points.push(PeriodPoint {
                 period: s.period.clone(),
+                index: fmt1(r.index),
                 score: fmt1(r.score),
                 ci: match (r.ci_low, r.ci_high) {
                     (Some(a), Some(b)) => format!("{a:.1}–{b:.1}"),
@@ -386,7 +417,7 @@ pub async fn show(
                 &inst.code,
             )?)?
             .into_iter()
-            .map(|d| (d.dimension_code, d.index.unwrap_or(0.0)))
+            .map(|d| (names.dimension(&d.dimension_code), d.index.unwrap_or(0.0)))
             .collect();
         }
     }
@@ -401,18 +432,31 @@ pub async fn show(
         "%Y-%m-%d"
     };
     let offset = state.settings.local_offset();
+    // Ratings are shown by the item's wording, not its code.
+    let questionnaire = catalog.questionnaire_for(&inst);
+    let lang = state.lang(&req);
+    let item_text = |code: &str| {
+        questionnaire
+            .as_ref()
+            .and_then(|q| q.items.iter().find(|i| i.code == code))
+            .map_or_else(
+                || code.to_owned(),
+                |i| crate::web::names::pick(lang, &i.text_zh, &i.text_en).to_owned(),
+            )
+    };
     let comment_views: Vec<serde_json::Value> = comments
         .iter()
         .map(|c| {
             json!({
                 "response_id": c.response_id, "period": c.period, "source": c.source, "comment": c.comment,
                 "submitted_at": c.submitted_at.with_timezone(&offset).format(when_format).to_string(),
-                "ratings": c.ratings.iter().map(|(i, r)| format!("{i}:{}", r.map_or("–".into(), |r| r.to_string()))).collect::<Vec<_>>().join(" "),
+                "ratings": c.ratings.iter().map(|(i, r)| format!("{}: {}", item_text(i), r.map_or("–".into(), |r| r.to_string()))).collect::<Vec<_>>().join(" · "),
                 "poor": c.is_poor(), "voided": c.voided, "appeal_status": c.appeal_status,
             })
         })
         .collect();
     let tasks = rectification::tasks(&state.db, Some(inst.id), today(&state)).await?;
+    let text = |key: &str| state.templates.text(state.lang(&req), key);
     page(
         &state,
         &req,
@@ -420,10 +464,11 @@ pub async fn show(
         "office/institution.html.tera",
         json!({
             "inst": inst,
-            "category": catalog.categories[inst.category].name_zh,
-            "district": catalog.districts[inst.district].name_zh,
+            "name": names.institution(&inst.code),
+            "category": names.category(&catalog.categories[inst.category].code),
+            "district": names.district(&catalog.districts[inst.district].code),
             "points": points,
-            "trend": charts::intervals(&state.templates.text(state.lang(&req), "office_chart_trend"), &chart_points),
+            "trend": charts::intervals(&text("office_chart_trend"), &charts::IntervalLegend { index: &text("office_index"), score: &text("office_score") }, &chart_points),
             "profile": charts::bars(&state.templates.text(state.lang(&req), "office_chart_profile"), &dimensions, Some(100.0)),
             "has_profile": !dimensions.is_empty(),
             "comments": comment_views,

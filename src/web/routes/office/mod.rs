@@ -110,7 +110,8 @@ struct Me<'a> {
     is_staff: bool,
 }
 
-/// Renders an office page: `ctx` plus `me` and `csrf` for the layout.
+/// Renders an office page: `ctx` plus `me` and `csrf` for the layout, and
+/// `names` (codes to names in the reader's language).
 pub fn page(
     state: &AppState,
     req: &HttpRequest,
@@ -136,6 +137,9 @@ pub fn page(
         "csrf".into(),
         serde_json::Value::String(session.csrf.clone()),
     );
+    // Every page may turn a code into a name in the reader's language.
+    let names = crate::web::names::Names::new(&state.catalog.get(), state.lang(req)).to_json();
+    ctx.insert("names".into(), names);
     let body = state.templates.render(
         name,
         state.lang(req),
