@@ -16,6 +16,7 @@ use rand::{Rng, SeedableRng};
 use sea_orm::DatabaseConnection;
 use sha2::{Digest, Sha256};
 
+use crate::app::demo_integrity;
 use crate::app::rectification::{self, Deadlines};
 use crate::app::uploads::{self, Format, StagedFile, UploadContext};
 use crate::db::catalog::{Catalog, Institution, Questionnaire};
@@ -86,7 +87,7 @@ fn days_of(period: Period) -> (NaiveDate, NaiveDate) {
 
 /// When people come: weekdays more than weekends, mornings and mid
 /// afternoons more than evenings.
-struct Rhythm {
+pub(crate) struct Rhythm {
     offset: FixedOffset,
     from: NaiveDate,
     days: i64,
@@ -111,13 +112,23 @@ impl Rhythm {
         }
     }
 
+    /// 21:30 local time on the day before the last day so far; `None` on
+    /// the period's first day.
+    pub(crate) fn evening_before_last(&self) -> Option<DateTime<Utc>> {
+        let day = self.from + Duration::days(self.days - 2);
+        (self.days >= 2)
+            .then(|| super::demo_integrity::evening(self.offset, day))
+            .flatten()
+            .filter(|at| *at <= self.until)
+    }
+
     /// Share of the period's days gone (1 for a past period).
     fn elapsed(&self, period: Period) -> f64 {
         let (from, next) = days_of(period);
         (self.days as f64 / (next - from).num_days() as f64).min(1.0)
     }
 
-    fn draw(&self, rng: &mut StdRng) -> DateTime<Utc> {
+    pub(crate) fn draw(&self, rng: &mut StdRng) -> DateTime<Utc> {
         const HOURS: [(u32, u32); 13] = [
             (8, 3),
             (9, 8),
@@ -183,6 +194,25 @@ fn ratings(rng: &mut StdRng, questionnaire: &Questionnaire, level: f64) -> Vec<N
         .collect()
 }
 
+/// Where and when a comment is about: people write their own words, so
+/// the demo's comments repeat no more than real ones do (the integrity
+/// review looks for repeated comments).
+const COMMENT_CONTEXT_ZH: &[&str] = &["上午", "下午", "周一", "周三", "周五", "午休时", "下班前"];
+const COMMENT_CONTEXT_EN: &[&str] = &["this morning", "on Monday", "at lunchtime", "today"];
+
+/// A comment told apart by where and when (drawn from `rng`, a stream of
+/// its own so the rest of the demo stays as it was).
+fn varied(rng: &mut StdRng, text: String) -> String {
+    let window = rng.gen_range(1..10);
+    if text.is_ascii() {
+        let when = COMMENT_CONTEXT_EN[rng.gen_range(0..COMMENT_CONTEXT_EN.len())];
+        format!("{text} (window {window}, {when})")
+    } else {
+        let when = COMMENT_CONTEXT_ZH[rng.gen_range(0..COMMENT_CONTEXT_ZH.len())];
+        format!("{when}去{window}号窗口：{text}")
+    }
+}
+
 /// A comment fitting the ratings, for about one response in six.
 fn comment(rng: &mut StdRng, answers: &[NewAnswer]) -> Option<String> {
     if rng.gen_range(0..6) != 0 {
@@ -221,6 +251,7 @@ fn level(rng: &mut StdRng, i: usize, base: f64) -> f64 {
 #[allow(clippy::too_many_arguments)]
 async fn collect(
     db: &DatabaseConnection,
+    (keys, extra): (&Keys, &mut StdRng),
     catalog: &Catalog,
     rng: &mut StdRng,
     bases: &[f64],
@@ -251,8 +282,8 @@ async fn collect(
                     a.rating = None;
                 }
             }
-            let comment = comment(rng, &answers);
-            batch.push(response(
+            let comment = comment(rng, &answers).map(|c| varied(extra, c));
+            let mut citizen = response(
                 institution,
                 &questionnaire,
                 period,
@@ -262,7 +293,10 @@ async fn collect(
                 format!("demo-{}-{period}-c{n}", institution.code),
                 comment,
                 answers,
-            ));
+            );
+            (citizen.network_hash, citizen.comment_key) =
+                demo_integrity::keys_of(keys, period, extra, citizen.comment.as_deref());
+            batch.push(citizen);
         }
         if assessors {
             for n in 0..ASSESSORS {
@@ -291,7 +325,7 @@ async fn collect(
                         rating: Some(1),
                     })
                     .collect();
-                batch.push(response(
+                let mut citizen = response(
                     institution,
                     &questionnaire,
                     period,
@@ -301,10 +335,17 @@ async fn collect(
                     format!("demo-{}-{period}-burst{n}", institution.code),
                     Some(COMMENT_BURST.to_owned()),
                     answers,
-                ));
+                );
+                (citizen.network_hash, citizen.comment_key) =
+                    demo_integrity::keys_of(keys, period, extra, Some(COMMENT_BURST));
+                batch.push(citizen);
             }
         }
     }
+    write(db, &batch).await
+}
+
+async fn write(db: &DatabaseConnection, batch: &[NewResponse]) -> anyhow::Result<()> {
     for chunk in batch.chunks(512) {
         let refs: Vec<&NewResponse> = chunk.iter().collect();
         write_batch(db, &refs).await?;
@@ -581,6 +622,9 @@ pub async fn seed_and_publish(
     let (last, before) = (current.previous(), current.previous().previous());
     let deadlines = Deadlines::from_settings(settings);
     let mut rng = StdRng::seed_from_u64(20121);
+    // The integrity keys, comment details and planted patterns draw from a
+    // stream of their own: the rest of the demo is what it was without them.
+    let mut extra = StdRng::seed_from_u64(20161);
     let bases: Vec<f64> = catalog
         .institutions
         .iter()
@@ -600,6 +644,7 @@ pub async fn seed_and_publish(
 
     collect(
         db,
+        (keys, &mut extra),
         &catalog,
         &mut rng,
         &bases,
@@ -613,7 +658,21 @@ pub async fn seed_and_publish(
     advance_tasks(db, before, &deadlines).await?;
 
     let rhythm = Rhythm::new(last, now, offset);
-    collect(db, &catalog, &mut rng, &bases, last, &rhythm, true, true).await?;
+    collect(
+        db,
+        (keys, &mut extra),
+        &catalog,
+        &mut rng,
+        &bases,
+        last,
+        &rhythm,
+        true,
+        true,
+    )
+    .await?;
+    // The integrity review's planted patterns, published with the period.
+    let planted = demo_integrity::planted(keys, &catalog, last, &rhythm, &mut extra);
+    write(db, &planted).await?;
     publish(last).await?;
     // The appeals void the burst; publishing again withdraws its task.
     appeals(db, &catalog).await?;
@@ -622,9 +681,20 @@ pub async fn seed_and_publish(
 
     let rhythm = Rhythm::new(current, now, offset);
     collect(
-        db, &catalog, &mut rng, &bases, current, &rhythm, false, false,
+        db,
+        (keys, &mut extra),
+        &catalog,
+        &mut rng,
+        &bases,
+        current,
+        &rhythm,
+        false,
+        false,
     )
     .await?;
+    // And again in the period under way (judged once enough has come in).
+    let planted = demo_integrity::planted(keys, &catalog, current, &rhythm, &mut extra);
+    write(db, &planted).await?;
     uploads(db, settings, keys, &catalog, current, &rhythm, &mut rng).await?;
     Ok(last)
 }

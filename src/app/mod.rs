@@ -5,6 +5,7 @@
 
 pub mod demo;
 pub mod demo_history;
+pub mod demo_integrity;
 pub mod figures;
 pub mod frames;
 pub mod integrity;

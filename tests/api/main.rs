@@ -10,6 +10,7 @@ mod demo;
 mod durability;
 mod helpers;
 mod integrity_collect;
+mod integrity_demo;
 mod integrity_publish;
 mod integrity_review;
 mod integrity_support;

@@ -91,16 +91,35 @@ struct About {
     text: String,
 }
 
-/// The period a review page shows: the one asked for, else the latest one
-/// citizens rated in (so a first visit shows data), else the current one.
+/// The period a review page shows: the one asked for; else the latest one
+/// citizens rated in, or the one before it when nobody can be judged yet in
+/// the latest (early in a period every pool is under `min_sample`), so a
+/// first visit shows a review rather than an empty table; else the current
+/// one.
 async fn period_of(state: &AppState, asked: Option<&str>) -> Result<Period, OfficeError> {
     if let Some(p) = asked.filter(|p| !p.is_empty()) {
         return p.parse().map_err(OfficeError::from);
     }
-    Ok(match db::integrity::latest_rated_period(&state.db).await? {
-        Some(p) => p.parse().unwrap_or_else(|_| current_period(state)),
-        None => current_period(state),
-    })
+    let Some(latest) = db::integrity::latest_rated_period(&state.db).await? else {
+        return Ok(current_period(state));
+    };
+    let Ok(latest) = latest.parse::<Period>() else {
+        return Ok(current_period(state));
+    };
+    let judged = |review: Option<Review>| {
+        review.is_some_and(|r| r.rows.iter().any(|row| row.z.iter().any(Option::is_some)))
+    };
+    if judged(review::review(&state.db, &state.previews, latest).await?) {
+        return Ok(latest);
+    }
+    let before = latest.previous();
+    Ok(
+        if judged(review::review(&state.db, &state.previews, before).await?) {
+            before
+        } else {
+            latest
+        },
+    )
 }
 
 /// A share as a percentage, a z with one decimal; a dash for null.
