@@ -12,7 +12,6 @@ mod input;
 mod integrity;
 mod model;
 mod output;
-mod period;
 mod pipeline;
 mod stages;
 pub mod synth;

@@ -10,9 +10,9 @@ use crate::input::{ANSWER_COLUMNS, INSTITUTION_COLUMNS, Inputs, RESPONSE_COLUMNS
 use crate::integrity;
 use crate::model::Model;
 use crate::output::Outputs;
-use crate::period::Period;
 use crate::stages::{self, KeyTables, internal::*};
 use crate::validate;
+use pingyi_domain::period::Period;
 
 /// Runs the whole method on the inputs: validates every row, then computes
 /// the four output tables. Bad input gives [`AnalysisError::Input`].
@@ -187,7 +187,7 @@ fn period_table(periods: &[(String, Period)]) -> PolarsResult<DataFrame> {
         PIDX => (0..periods.len() as u32).collect::<Vec<u32>>(),
         PREV => periods
             .iter()
-            .map(|(_, p)| p.previous().map(|p| p.to_string()))
+            .map(|(_, p)| p.checked_previous().map(|p| p.to_string()))
             .collect::<Vec<Option<String>>>(),
     )
 }

@@ -8,9 +8,9 @@ use crate::columns::*;
 use crate::error::{AnalysisError, InputError, input_err};
 use crate::input::{bad, raw};
 use crate::model::Model;
-use crate::period::Period;
 use crate::stages::internal::*;
 use crate::stages::non_empty;
+use pingyi_domain::period::Period;
 
 /// The first offending row of a failed check.
 pub(crate) struct Hit(DataFrame);
@@ -190,9 +190,9 @@ pub(crate) fn responses(
     let mut malformed = Vec::new();
     let mut parsed: Vec<(String, Period)> = Vec::new();
     for p in strings(&distinct, PERIOD)?.into_iter().flatten() {
-        match Period::parse(&p) {
-            Some(period) => parsed.push((p, period)),
-            None => malformed.push(p),
+        match p.parse::<Period>() {
+            Ok(period) => parsed.push((p, period)),
+            Err(_) => malformed.push(p),
         }
     }
     let reference = parsed.first().cloned();
@@ -272,12 +272,14 @@ pub(crate) fn responses(
             col(PERIOD).is_in(set(text_series(mixed)), false),
             move |h| {
                 let p = h.text(PERIOD);
-                let g = Period::parse(&p).map_or("", |p| p.granularity().describe());
+                let g = p
+                    .parse::<Period>()
+                    .map_or("", |p| p.granularity().adjective());
                 (
                     response_key(h),
                     format!(
                         "period '{p}' is {g} but period '{ref_text}' is {}: mixed granularity",
-                        ref_period.granularity().describe()
+                        ref_period.granularity().adjective()
                     ),
                 )
             },

@@ -34,6 +34,11 @@ pub enum Purpose {
     CookieSignature,
     FormClock,
     Token,
+    /// The stored hash of a submission's client network (/24 or /48), keyed
+    /// with the period: what the integrity checks group by.
+    Network,
+    /// The stored hash of a normalised comment, keyed with the period.
+    CommentKey,
 }
 
 impl Purpose {
@@ -48,6 +53,8 @@ impl Purpose {
             Purpose::CookieSignature => b"cookie-signature",
             Purpose::FormClock => b"form-clock",
             Purpose::Token => b"token",
+            Purpose::Network => b"network",
+            Purpose::CommentKey => b"comment-key",
         }
     }
 }

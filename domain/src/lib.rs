@@ -5,6 +5,8 @@
 //! No database, no web framework, no polars: the fuzz targets (`fuzz/`) build
 //! this crate alone in a minute, and the analysis crate may depend on it.
 
+pub mod code;
+pub mod comment;
 pub mod keys;
 pub mod local_path;
 pub mod office;

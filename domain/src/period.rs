@@ -1,5 +1,6 @@
 //! Collection periods: `YYYY`, `YYYY-Qn` or `YYYY-MM`, strictly formatted as in
-//! the indicator spec.
+//! the indicator spec. This is the one grammar of a period: the service, the
+//! uploads and the analysis crate all parse through [`Period::from_str`].
 
 use std::fmt;
 use std::str::FromStr;
@@ -14,6 +15,26 @@ pub enum Granularity {
     Month,
     Quarter,
     Year,
+}
+
+impl Granularity {
+    /// The adjective messages use: "monthly", "quarterly", "yearly".
+    pub fn adjective(self) -> &'static str {
+        match self {
+            Granularity::Month => "monthly",
+            Granularity::Quarter => "quarterly",
+            Granularity::Year => "yearly",
+        }
+    }
+
+    /// How a period of this granularity is written, for messages.
+    pub fn format(self) -> &'static str {
+        match self {
+            Granularity::Month => "YYYY-MM",
+            Granularity::Quarter => "YYYY-Qn",
+            Granularity::Year => "YYYY",
+        }
+    }
 }
 
 /// A well-formed period. The only ways in are [`Period::from_str`] and
@@ -68,6 +89,17 @@ impl Period {
             Period::Month(y, 1) => Period::Month(y - 1, 12),
             Period::Month(y, m) => Period::Month(y, m - 1),
         }
+    }
+
+    /// The preceding period, or None when it would fall before year 0000
+    /// and so could not be written as `YYYY` (the analysis crate reads
+    /// periods from files, where `0000` is well formed).
+    pub fn checked_previous(&self) -> Option<Period> {
+        let previous = self.previous();
+        let year = match previous {
+            Period::Year(y) | Period::Quarter(y, _) | Period::Month(y, _) => y,
+        };
+        (year >= 0).then_some(previous)
     }
 }
 
@@ -139,7 +171,9 @@ mod tests {
 
     #[test]
     fn well_formed_periods_round_trip() {
-        for text in ["2012", "2012-Q3", "2012-07", "1999-12"] {
+        for text in [
+            "2012", "2012-Q3", "2012-07", "1999-12", "2012-12", "0001-Q1",
+        ] {
             assert_eq!(
                 text.parse::<Period>().map(|p| p.to_string()),
                 Ok(text.to_owned())
@@ -161,6 +195,11 @@ mod tests {
             " 2012",
             "2012-Q1 ",
             "２０１２",
+            "",
+            "2012 ",
+            "2012-Q12",
+            "20120",
+            "2012/07",
         ] {
             assert!(text.parse::<Period>().is_err(), "{text}");
         }
@@ -174,6 +213,30 @@ mod tests {
             Period::Quarter(2011, 4)
         );
         assert_eq!(Period::Year(2012).previous(), Period::Year(2011));
+    }
+
+    #[test]
+    fn checked_previous_stops_at_year_zero() {
+        let prev = |s: &str| {
+            s.parse::<Period>()
+                .ok()
+                .and_then(|p| p.checked_previous())
+                .map(|p| p.to_string())
+        };
+        assert_eq!(prev("2012-01").as_deref(), Some("2011-12"));
+        assert_eq!(prev("2012-Q3").as_deref(), Some("2012-Q2"));
+        assert_eq!(prev("0001").as_deref(), Some("0000"));
+        assert_eq!(prev("0000"), None);
+        assert_eq!(prev("0000-Q1"), None);
+        assert_eq!(prev("0000-01"), None);
+        assert_eq!(prev("0000-02").as_deref(), Some("0000-01"));
+    }
+
+    #[test]
+    fn granularities_name_themselves_and_their_format() {
+        assert_eq!(Granularity::Quarter.adjective(), "quarterly");
+        assert_eq!(Granularity::Month.format(), "YYYY-MM");
+        assert_eq!(Granularity::Year.format(), "YYYY");
     }
 
     #[test]

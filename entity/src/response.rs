@@ -24,6 +24,12 @@ pub struct Model {
     pub respondent_hash: String,
     pub comment: Option<String>,
     pub voided: bool,
+    /// Keyed hash of the client's network (IPv4 /24, IPv6 /48) within the
+    /// period; null for uploads and for rows stored before it was kept.
+    pub network_hash: Option<String>,
+    /// Keyed hash of the normalised comment within the period (see
+    /// `domain::comment`); null without a comment, or with nothing left of it.
+    pub comment_key: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

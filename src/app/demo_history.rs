@@ -338,6 +338,8 @@ fn response(
         },
         respondent_hash,
         comment,
+        network_hash: None,
+        comment_key: None,
         answers,
         ticket_hash: None,
     }

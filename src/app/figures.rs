@@ -146,6 +146,9 @@ pub enum Table {
     Dimension,
     Group,
     Quality,
+    /// The rating-integrity review (`integrity.md`): measures, z values,
+    /// flags and evidence per institution. Reported only; it feeds no index.
+    Integrity,
 }
 
 impl Table {
@@ -156,6 +159,7 @@ impl Table {
             Table::Dimension => DIMENSION_INDICATORS,
             Table::Group => GROUP_INDICATORS,
             Table::Quality => SURVEY_QUALITY,
+            Table::Integrity => INTEGRITY,
         }
     }
 }
@@ -163,7 +167,8 @@ impl Table {
 /// Restricts a published table to a category and/or a district.
 ///
 /// `institutions` is the snapshot's `institution_indicators` (it says which
-/// category and district each institution is in). For `group`, a category
+/// category and district each institution is in; `dimension` and
+/// `integrity` are filtered through it). For `group`, a category
 /// keeps that category's row and a district that district's row. A district
 /// does not apply to `quality` (kept per category only): refused.
 pub fn filter(
@@ -183,7 +188,7 @@ pub fn filter(
                 df = frames::filter_eq(&df, DISTRICT_CODE, d)?;
             }
         }
-        Table::Dimension => {
+        Table::Dimension | Table::Integrity => {
             if category.is_some() || district.is_some() {
                 let mut inst = institutions.clone();
                 if let Some(c) = category {

@@ -8,6 +8,7 @@ pub mod demo;
 pub mod demo_history;
 pub mod figures;
 pub mod frames;
+pub mod integrity;
 pub mod preview;
 pub mod publish;
 pub mod rectification;

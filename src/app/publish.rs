@@ -46,10 +46,11 @@ pub struct Published {
     pub rectification: PublishEffect,
 }
 
-/// The seven tables of a computation, as stored with its snapshot.
+/// The eight tables of a computation, as stored with its snapshot.
 struct Computed {
     outputs: [(&'static str, DataFrame); 4],
-    /// The period's `integrity` table (not part of the snapshot).
+    /// The period's `integrity` table, stored beside the four (it feeds no
+    /// index, score or rectification task).
     integrity: DataFrame,
     tables: Vec<(String, Vec<u8>)>,
     row_counts: (usize, usize, usize),
@@ -189,10 +190,11 @@ fn compute(
         (GROUP_INDICATORS, only(&outputs.group_indicators)?),
         (SURVEY_QUALITY, only(&outputs.survey_quality)?),
     ];
-    let mut tables = Vec::with_capacity(7);
+    let mut tables = Vec::with_capacity(8);
     for (name, df) in &outputs {
         tables.push(((*name).to_owned(), frames::to_parquet(df)?));
     }
+    tables.push((INTEGRITY.to_owned(), frames::to_parquet(&integrity)?));
     for (name, df) in snapshots::EXPORT_TABLES.iter().zip([
         &export.institutions,
         &export.responses,

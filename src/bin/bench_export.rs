@@ -244,6 +244,12 @@ async fn load(
         Ok(v) => v.into_iter().map(|b| b.unwrap_or(false)).collect(),
         Err(_) => vec![false; resp.height()],
     };
+    // The integrity columns as the generator made them (absent: null), so the
+    // export reads and writes values of their real width.
+    let optional = |name: &str| -> Vec<Option<String>> {
+        frames::strings(resp, name).unwrap_or_else(|_| vec![None; resp.height()])
+    };
+    let (rnet, rkey) = (optional(NETWORK), optional(COMMENT_KEY));
     let mut id_of = HashMap::with_capacity(rid.len());
     let now = Utc::now();
     let mut batch = Vec::with_capacity(RESPONSE_CHUNK);
@@ -266,6 +272,8 @@ async fn load(
             respondent_hash: Set(format!("bench-{id}")),
             comment: Set(None),
             voided: Set(rvoid[i]),
+            network_hash: Set(rnet[i].clone()),
+            comment_key: Set(rkey[i].clone()),
         });
         if batch.len() == RESPONSE_CHUNK || i + 1 == rid.len() {
             response::Entity::insert_many(std::mem::take(&mut batch))

@@ -13,6 +13,7 @@ use sea_orm::{
 };
 
 use crate::db::catalog::{Catalog, Institution};
+use crate::domain::code::Code;
 use crate::domain::keys::{Keys, Purpose, random_token};
 use crate::domain::period::Period;
 
@@ -48,12 +49,9 @@ pub struct IssuedToken {
 }
 
 pub async fn create_org(db: &impl ConnectionTrait, code: &str, name: &str) -> anyhow::Result<i32> {
-    anyhow::ensure!(
-        !code.is_empty() && code.len() <= 64 && !code.contains(char::is_whitespace),
-        "An organisation code is 1 to 64 characters without spaces"
-    );
+    let code = Code::parse(code).context("Invalid assessor organisation code")?;
     let row = assessor_org::ActiveModel {
-        code: Set(code.to_owned()),
+        code: Set(code.to_string()),
         name: Set(name.to_owned()),
         created_at: Set(Utc::now()),
         ..Default::default()

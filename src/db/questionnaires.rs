@@ -13,6 +13,8 @@ use sea_orm::{
     TransactionTrait,
 };
 
+use crate::domain::code::Code;
+
 /// Longest questionnaire a citizen is asked to answer in about a minute.
 pub const MAX_ITEMS: usize = 12;
 
@@ -38,12 +40,6 @@ pub fn parse_items(text: &str) -> Result<Vec<ItemDraft>, Vec<String>> {
     let mut items = Vec::new();
     let mut problems = Vec::new();
     let mut codes = HashSet::new();
-    let code_ok = |s: &str| {
-        !s.is_empty()
-            && s.len() <= 64
-            && s.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-    };
     for (n, record) in reader.records().enumerate() {
         let line = n + 1;
         let record = match record {
@@ -62,17 +58,15 @@ pub fn parse_items(text: &str) -> Result<Vec<ItemDraft>, Vec<String>> {
         }
         let (code, dimension, required, zh, en) =
             (&record[0], &record[1], &record[2], &record[3], &record[4]);
-        if !code_ok(code) {
-            problems.push(format!(
-                "line {line}: item code '{code}' must be lowercase letters, digits or _"
-            ));
-        } else if !codes.insert(code.to_owned()) {
-            problems.push(format!("line {line}: item code '{code}' appears twice"));
+        match Code::parse_lowercase(code) {
+            Err(e) => problems.push(format!("line {line}: item code {e}")),
+            Ok(_) if !codes.insert(code.to_owned()) => {
+                problems.push(format!("line {line}: item code '{code}' appears twice"));
+            }
+            Ok(_) => {}
         }
-        if !code_ok(dimension) {
-            problems.push(format!(
-                "line {line}: dimension '{dimension}' must be lowercase letters, digits or _"
-            ));
+        if let Err(e) = Code::parse_lowercase(dimension) {
+            problems.push(format!("line {line}: dimension code {e}"));
         }
         let required = match required {
             "yes" => true,
@@ -158,6 +152,25 @@ pub async fn new_version(
     Ok(version)
 }
 
+/// Every questionnaire version (by category, newest first) and every item
+/// (in position order), for the office's list.
+pub async fn all_versions(
+    db: &impl sea_orm::ConnectionTrait,
+) -> anyhow::Result<(Vec<questionnaire::Model>, Vec<questionnaire_item::Model>)> {
+    let qs = questionnaire::Entity::find()
+        .order_by_asc(questionnaire::Column::CategoryId)
+        .order_by_desc(questionnaire::Column::Version)
+        .all(db)
+        .await
+        .context("Failed to list questionnaires")?;
+    let items = questionnaire_item::Entity::find()
+        .order_by_asc(questionnaire_item::Column::Position)
+        .all(db)
+        .await
+        .context("Failed to list items")?;
+    Ok((qs, items))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,23 +213,4 @@ mod tests {
         );
         assert!(parse_items("").is_err());
     }
-}
-
-/// Every questionnaire version (by category, newest first) and every item
-/// (in position order), for the office's list.
-pub async fn all_versions(
-    db: &impl sea_orm::ConnectionTrait,
-) -> anyhow::Result<(Vec<questionnaire::Model>, Vec<questionnaire_item::Model>)> {
-    let qs = questionnaire::Entity::find()
-        .order_by_asc(questionnaire::Column::CategoryId)
-        .order_by_desc(questionnaire::Column::Version)
-        .all(db)
-        .await
-        .context("Failed to list questionnaires")?;
-    let items = questionnaire_item::Entity::find()
-        .order_by_asc(questionnaire_item::Column::Position)
-        .all(db)
-        .await
-        .context("Failed to list items")?;
-    Ok((qs, items))
 }

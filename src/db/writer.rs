@@ -28,7 +28,7 @@ const MAX_BATCH: usize = 256;
 const ANSWER_CHUNK: usize = 2000;
 /// Concurrent writer tasks on PostgreSQL.
 const POSTGRES_WRITERS: usize = 4;
-/// Responses per multi-row INSERT (11 bind parameters each).
+/// Responses per multi-row INSERT (13 bind parameters each).
 const RESPONSE_CHUNK: usize = 1000;
 
 /// Who produced a response.
@@ -66,6 +66,11 @@ pub struct NewResponse {
     pub channel: &'static str,
     pub respondent_hash: String,
     pub comment: Option<String>,
+    /// Keyed hash of the client's network (`integrity::collect`); `None`
+    /// for uploads and seeded rows without one.
+    pub network_hash: Option<String>,
+    /// Keyed hash of the normalised comment (`integrity::collect`).
+    pub comment_key: Option<String>,
     pub answers: Vec<NewAnswer>,
     /// Keyed hash of a one-time ticket to consume in the same transaction.
     pub ticket_hash: Option<String>,
@@ -309,6 +314,8 @@ fn response_row(r: &NewResponse) -> response::ActiveModel {
         respondent_hash: Set(r.respondent_hash.clone()),
         comment: Set(r.comment.clone()),
         voided: Set(false),
+        network_hash: Set(r.network_hash.clone()),
+        comment_key: Set(r.comment_key.clone()),
         ..Default::default()
     }
 }

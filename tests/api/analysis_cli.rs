@@ -7,9 +7,9 @@ use std::process::Command;
 use crate::helpers::*;
 use sea_orm::ConnectionTrait;
 
-use crate::office_support::responses;
+use crate::helpers::office::responses;
 
-fn pingyi(app: &TestApp, args: &[&str]) -> std::process::Output {
+pub fn pingyi(app: &TestApp, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_pingyi"))
         .args(args)
         .env("PINGYI_DATABASE_URL", app.state.settings.database_url())

@@ -25,19 +25,19 @@ fn redis_url() -> String {
     std::env::var("PINGYI_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
-fn cluster_settings(db_url: &str, redis: &str, prefix: &str) -> Settings {
+/// One test's settings on a shared database and Redis server (the Redis key
+/// prefix is the test's own, from [`base_settings`]).
+fn cluster_settings(db_url: &str, redis: &str) -> Settings {
     let mut s = base_settings();
     s.database_url = Some(db_url.to_owned());
     s.redis_url = Some(redis.to_owned());
-    s.redis_prefix = prefix.to_owned();
     s
 }
 
 /// Two instances on one fresh PostgreSQL database and one Redis prefix.
 async fn two_instances(configure: impl Fn(&mut Settings)) -> (TestApp, TestApp, PgDatabase) {
     let pg = PgDatabase::create(&pg_base()).await;
-    let prefix = format!("pingyi-test-{}:", uuid::Uuid::new_v4().simple());
-    let mut settings = cluster_settings(&pg.url, &redis_url(), &prefix);
+    let mut settings = cluster_settings(&pg.url, &redis_url());
     configure(&mut settings);
     // Sequential start: the first instance migrates and seeds.
     let a = spawn_instance(settings.clone(), None).await;
@@ -186,8 +186,8 @@ async fn the_adaptive_captcha_counts_an_ipv6_64_across_two_instances() {
 #[actix_web::test]
 async fn a_device_rating_on_two_instances_has_one_respondent_hash_and_its_dedup_keys_name_it() {
     let pg = PgDatabase::create(&pg_base()).await;
-    let prefix = format!("pingyi-test-{}:", uuid::Uuid::new_v4().simple());
-    let settings = cluster_settings(&pg.url, &redis_url(), &prefix);
+    let settings = cluster_settings(&pg.url, &redis_url());
+    let prefix = settings.redis_prefix.clone();
     let a = spawn_instance(settings.clone(), None).await;
     let b = spawn_instance(settings, None).await;
     let browser = a.browser("203.0.113.54");
@@ -374,7 +374,7 @@ async fn while_redis_is_down_submissions_are_accepted_and_limited_and_health_say
     let client = redis::Client::open(format!("redis://127.0.0.1:{}", redis.port)).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let keys: Vec<String> = redis::cmd("KEYS")
-        .arg("pingyi:rl:*")
+        .arg(format!("{}rl:*", app.state.settings.redis_prefix))
         .query_async(&mut conn)
         .await
         .unwrap();

@@ -102,11 +102,7 @@ async fn one_submission(url: &str, n: usize) -> Option<String> {
         .await
         .ok()?;
     let html = page.text().await.ok()?;
-    let field = |name: &str| {
-        let marker = format!("name=\"{name}\" value=\"");
-        let start = html.find(&marker)? + marker.len();
-        Some(html[start..start + html[start..].find('"')?].to_owned())
-    };
+    let field = |name: &str| hidden_field(&html, name);
     let comment = format!("crash-{n}");
     let mut fields = vec![
         ("csrf".to_owned(), field("csrf")?),

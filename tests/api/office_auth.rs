@@ -4,8 +4,8 @@ use pingyi::db::users;
 use pingyi::domain::office::Role;
 use reqwest::StatusCode;
 
+use crate::helpers::office::*;
 use crate::helpers::*;
-use crate::office_support::*;
 
 const PERIOD: &str = "2026-01";
 

@@ -4,8 +4,8 @@ use pingyi::domain::office::Role;
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 
+use crate::helpers::office::*;
 use crate::helpers::*;
-use crate::office_support::*;
 
 async fn import(app: &TestApp, browser: &Browser, csrf: &str, file: Vec<u8>) -> reqwest::Response {
     let form = Form::new()
@@ -91,4 +91,72 @@ async fn a_gbk_csv_file_is_imported_whole_and_a_bad_row_imports_nothing() {
         app.count("SELECT COUNT(*) FROM institution").await,
         before + 2
     );
+}
+
+#[actix_web::test]
+async fn codes_that_would_break_a_url_are_refused_in_the_forms_and_the_import() {
+    let app = spawn_app().await;
+    let (admin, csrf) = office_browser(&app, "boss", Role::Admin, None).await;
+    let before = app.count("SELECT COUNT(*) FROM institution").await;
+
+    // A category code with a slash would end up in /office/questionnaires/{code}.
+    let save_category = |code: &'static str| {
+        let (app, admin, csrf) = (&app, &admin, csrf.clone());
+        async move {
+            let fields = [
+                ("csrf", csrf.as_str()),
+                ("kind", "category"),
+                ("code", code),
+                ("name_zh", "新类别"),
+                ("name_en", "New"),
+            ];
+            post_form(app, admin, "/office/catalog", &fields)
+                .await
+                .status()
+        }
+    };
+    for code in ["water/2", "..", "a b"] {
+        assert_eq!(
+            save_category(code).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{code}"
+        );
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM category WHERE code IN ('water/2', '..', 'a b')")
+            .await,
+        0
+    );
+    assert_eq!(save_category("library.v2").await, StatusCode::SEE_OTHER);
+
+    // One institution from the form.
+    let r = post_form(
+        &app,
+        &admin,
+        "/office/institutions",
+        &[
+            ("csrf", &csrf),
+            ("code", "water/96"),
+            ("name_zh", "第九十六供水营业厅"),
+            ("name_en", "Hall 96"),
+            ("category", "water"),
+            ("district", "dongcheng"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("water/96"));
+
+    // The import names the line, the field and the code.
+    let bad = "code,name_zh,name_en,category,district\n\
+               water-94,第九十四供水营业厅,Hall 94,water,dongcheng\n\
+               water/95,第九十五供水营业厅,Hall 95,water,dongcheng\n";
+    let r = import(&app, &admin, &csrf, bad.as_bytes().to_vec()).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("line 3") && page.contains("institution code") && page.contains("water/95"),
+        "{page}"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM institution").await, before);
 }

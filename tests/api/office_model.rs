@@ -4,8 +4,8 @@ use pingyi::domain::office::Role;
 use reqwest::StatusCode;
 use scraper::{Html, Selector};
 
+use crate::helpers::office::*;
 use crate::helpers::*;
-use crate::office_support::*;
 
 /// Every named field of the model form, with the value the page shows.
 async fn form_fields(app: &TestApp, browser: &Browser) -> Vec<(String, String)> {

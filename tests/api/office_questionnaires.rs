@@ -1,8 +1,8 @@
 use pingyi::domain::office::Role;
 use reqwest::StatusCode;
 
+use crate::helpers::office::{office_browser, responses};
 use crate::helpers::*;
-use crate::office_support::{office_browser, responses};
 
 const NEW_WATER: &str = "att1,attitude,yes,工作人员的服务态度,Courtesy of the staff\n\
 eff1,efficiency,yes,办理业务的速度,Speed of service\n\

@@ -13,8 +13,8 @@ use reqwest::StatusCode;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
+use crate::helpers::office::*;
 use crate::helpers::*;
-use crate::office_support::*;
 
 /// Quotas high enough that only the lock-out is tested.
 fn many_logins(s: &mut pingyi::setup::configuration::Settings) {

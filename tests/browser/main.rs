@@ -4,12 +4,10 @@
 //! audit (axe-core) of every page visited. Screenshots of each page are kept
 //! in `target/tmp/browser/<test>/`.
 
-#[path = "../api/helpers.rs"]
-#[allow(dead_code)]
+// The API tests' helpers, of which these tests use a few.
+#[path = "../api/helpers/mod.rs"]
+#[allow(dead_code, unused_imports)]
 mod helpers;
-#[path = "../api/office_support.rs"]
-#[allow(dead_code)]
-mod office_support;
 
 mod driver;
 mod pages;
@@ -20,8 +18,8 @@ use pingyi::setup::configuration::CaptchaMode;
 use pingyi::web::i18n::Lang;
 
 use driver::{Browser, Setup, Viewport, tools};
+use helpers::office::{PASSWORD, responses, user};
 use helpers::{TestApp, spawn_app, spawn_app_with};
-use office_support::{PASSWORD, responses, user};
 
 fn text(app: &TestApp, lang: Lang, key: &str) -> String {
     app.state.templates.text(lang, key)

@@ -156,12 +156,12 @@ pub fn detect_encoding(path: &Path, declared: Option<&str>) -> Result<TextEncodi
 /// or without a BOM), else GBK/GB18030 unless the bytes look like another
 /// legacy encoding, which is refused by name.
 pub fn decode_text(bytes: &[u8]) -> Result<String, FileError> {
-    if let Some(name) = bom_name(bytes) {
-        if name != "UTF-8" {
-            return Err(FileError::Encoding(format!(
-                "The file is encoded in {name}; save it as CSV in UTF-8 or GBK/GB18030"
-            )));
-        }
+    if let Some(name) = bom_name(bytes)
+        && name != "UTF-8"
+    {
+        return Err(FileError::Encoding(format!(
+            "The file is encoded in {name}; save it as CSV in UTF-8 or GBK/GB18030"
+        )));
     }
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if let Ok(text) = std::str::from_utf8(body) {

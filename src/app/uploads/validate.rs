@@ -12,8 +12,9 @@ use entity::assessor_contract;
 use super::read::Record;
 use super::{ErrorCode, RowError};
 use crate::db::assessors::covers;
-use crate::db::catalog::{Catalog, Questionnaire};
+use crate::db::catalog::{Catalog, Institution, Questionnaire};
 use crate::db::uploads::UploadRow;
+use crate::domain::code::Code;
 use crate::domain::keys::{Keys, Purpose};
 use crate::domain::period::{Granularity, Period};
 use crate::domain::rating::Rating;
@@ -53,6 +54,28 @@ struct CategoryMap {
     questionnaire: Arc<Questionnaire>,
     /// For each item column: its position in the questionnaire, if any.
     position: Vec<Option<usize>>,
+}
+
+/// The cells of one data row whose shape matches the header, by column.
+struct RowCells<'r> {
+    reference: &'r str,
+    code: &'r str,
+    period: &'r str,
+    when: &'r str,
+    channel: &'r str,
+    comment: &'r str,
+    /// (cell index, item code) of every item column.
+    items: Arc<Vec<(usize, String)>>,
+    cells: &'r [String],
+}
+
+/// A row's ratings, in the order of its questionnaire's items.
+struct Rated {
+    /// The item mapping of the institution's category, when it is known.
+    map: Option<Arc<CategoryMap>>,
+    ratings: Vec<Option<i16>>,
+    /// Whether any item was rated.
+    any: bool,
 }
 
 /// Everything validation reads besides the file.
@@ -233,13 +256,62 @@ impl Validator {
         ok
     }
 
-    /// Validates a data row; the row to store when it has no problem.
+    /// Validates a data row; the row to store when it has no problem. Each
+    /// step reports its own problems; the order of the steps is the order
+    /// of the errors in the report.
     pub fn row(&mut self, record: &Record<'_>) -> Option<UploadRow> {
         self.rows += 1;
+        let errors_before = self.errors.total;
+        let cells = self.cells(record)?;
+        let row = Some(record.row);
+        let catalog = self.rules.catalog.clone();
+
+        let respondent_hash = self.respondent(record.row, cells.reference);
+        let institution = self.institution(row, cells.code, &catalog);
+        let period = self.period(row, cells.period);
+        if let (Some(inst), Some(p)) = (institution, period) {
+            self.contract(row, cells.code, inst, p, &catalog);
+        }
+        let submitted_at = self.interviewed_at(row, cells.when, period);
+        let channel = self.channel(row, cells.channel);
+        let rated = self.ratings(record.row, &cells, institution, &catalog);
+        if !rated.any && self.errors.total == errors_before {
+            self.errors.push(
+                row,
+                None,
+                ErrorCode::NothingRated,
+                "The row rates no item".into(),
+            );
+        }
+        let comment = self.comment(row, cells.comment);
+
+        if let (Some(hash), Some(p)) = (&respondent_hash, period)
+            && self.seen.is_some()
+        {
+            self.respondents.push((record.row, hash.clone(), p));
+        }
+        if self.errors.total != errors_before {
+            return None;
+        }
+        Some(UploadRow {
+            institution_id: institution?.id,
+            questionnaire: rated.map?.questionnaire.clone(),
+            period: period?,
+            submitted_at: submitted_at?,
+            channel: channel?,
+            respondent_hash: respondent_hash?,
+            comment,
+            ratings: rated.ratings,
+        })
+    }
+
+    /// The row's cells by column, once its shape matches the header: no
+    /// value beyond the header's width, as many cells as columns, and (JSON)
+    /// no key the first object lacked.
+    fn cells<'r>(&mut self, record: &Record<'r>) -> Option<RowCells<'r>> {
         let layout = self.layout.as_ref()?;
         let row = Some(record.row);
         let cells = record.cells;
-        let errors_before = self.errors.total;
         if let Some(col) = record.beyond {
             self.errors.push(
                 row,
@@ -281,196 +353,242 @@ impl Validator {
             );
         }
         let cell = |k: usize| cells[layout.fixed[k]].trim();
-        let (reference, code, period_text, when_text, channel_text) =
-            (cell(0), cell(1), cell(2), cell(3), cell(4));
-        let comment_text = layout.comment.map(|i| cells[i].trim()).unwrap_or_default();
-        let items = layout.items.clone();
+        Some(RowCells {
+            reference: cell(0),
+            code: cell(1),
+            period: cell(2),
+            when: cell(3),
+            channel: cell(4),
+            comment: layout.comment.map(|i| cells[i].trim()).unwrap_or_default(),
+            items: layout.items.clone(),
+            cells,
+        })
+    }
 
-        // Respondent reference: present, not too long, once per file.
-        let mut respondent_hash = None;
+    /// Respondent reference: present, not too long, once per file. Its
+    /// keyed hash, which is all that is stored of it.
+    fn respondent(&mut self, line: u32, reference: &str) -> Option<String> {
+        let row = Some(line);
         if reference.is_empty() {
             self.missing(row, RESPONDENT_REF);
-        } else if reference.chars().count() > MAX_REF_CHARS {
+            return None;
+        }
+        if reference.chars().count() > MAX_REF_CHARS {
             self.errors.push(
                 row,
                 Some(RESPONDENT_REF),
                 ErrorCode::InvalidValue,
                 format!("The respondent reference is longer than {MAX_REF_CHARS} characters"),
             );
-        } else {
-            let hash = self.rules.keys.digest(
-                Purpose::Assessor,
-                &format!("{}:{reference}", self.rules.org_id),
-            );
-            if let Some(seen) = &mut self.seen {
-                match seen.get(&hash) {
-                    Some(first) => {
-                        let first = *first;
-                        self.errors.push(
-                            row,
-                            Some(RESPONDENT_REF),
-                            ErrorCode::DuplicateInFile,
-                            format!("Respondent '{reference}' already appears on row {first}"),
-                        );
-                    }
-                    None => {
-                        seen.insert(hash.clone(), record.row);
-                    }
+            return None;
+        }
+        let hash = self.rules.keys.digest(
+            Purpose::Assessor,
+            &format!("{}:{reference}", self.rules.org_id),
+        );
+        if let Some(seen) = &mut self.seen {
+            match seen.get(&hash) {
+                Some(&first) => self.errors.push(
+                    row,
+                    Some(RESPONDENT_REF),
+                    ErrorCode::DuplicateInFile,
+                    format!("Respondent '{reference}' already appears on row {first}"),
+                ),
+                None => {
+                    seen.insert(hash.clone(), line);
                 }
             }
-            respondent_hash = Some(hash);
         }
+        Some(hash)
+    }
 
-        // Institution.
-        let catalog = self.rules.catalog.clone();
-        let institution = if code.is_empty() {
+    /// The institution: a well-formed code of an active one.
+    fn institution<'c>(
+        &mut self,
+        row: Option<u32>,
+        code: &str,
+        catalog: &'c Catalog,
+    ) -> Option<&'c Institution> {
+        if code.is_empty() {
             self.missing(row, INSTITUTION_CODE);
-            None
-        } else {
-            let found = catalog.institution(code);
-            if found.is_none() {
+            return None;
+        }
+        if let Err(e) = Code::parse(code) {
+            // No institution can have it; the code stays the one a client
+            // already handles, the message says what is wrong with it.
+            self.errors.push(
+                row,
+                Some(INSTITUTION_CODE),
+                ErrorCode::UnknownInstitution,
+                format!("The institution code {e}"),
+            );
+            return None;
+        }
+        let found = catalog.institution(code);
+        if found.is_none() {
+            self.errors.push(
+                row,
+                Some(INSTITUTION_CODE),
+                ErrorCode::UnknownInstitution,
+                format!("No active institution has the code '{code}'"),
+            );
+        }
+        found
+    }
+
+    /// Period: well formed, of the configured length, not frozen.
+    fn period(&mut self, row: Option<u32>, text: &str) -> Option<Period> {
+        if text.is_empty() {
+            self.missing(row, PERIOD);
+            return None;
+        }
+        let granularity = self.rules.granularity;
+        let period = match parse_period(text, granularity) {
+            Some(p) if p.granularity() != granularity => {
                 self.errors.push(
                     row,
-                    Some(INSTITUTION_CODE),
-                    ErrorCode::UnknownInstitution,
-                    format!("No active institution has the code '{code}'"),
+                    Some(PERIOD),
+                    ErrorCode::InvalidPeriod,
+                    format!(
+                        "'{text}' is not a {} period ({})",
+                        granularity.adjective(),
+                        granularity.format()
+                    ),
                 );
+                None
             }
-            found
-        };
-
-        // Period: well formed, of the configured length, not frozen.
-        let period = if period_text.is_empty() {
-            self.missing(row, PERIOD);
-            None
-        } else {
-            match parse_period(period_text, self.rules.granularity) {
-                Some(p) if p.granularity() != self.rules.granularity => {
-                    self.errors.push(
-                        row,
-                        Some(PERIOD),
-                        ErrorCode::InvalidPeriod,
-                        format!(
-                            "'{period_text}' is not a {} period ({})",
-                            granularity_name(self.rules.granularity),
-                            granularity_format(self.rules.granularity)
-                        ),
-                    );
-                    None
-                }
-                Some(p) if self.rules.frozen.contains(&p.to_string()) => {
-                    self.errors.push(
-                        row,
-                        Some(PERIOD),
-                        ErrorCode::FrozenPeriod,
-                        format!("Period {p} is published and frozen; it takes no new responses"),
-                    );
-                    None
-                }
-                Some(p) => Some(p),
-                None => {
-                    self.errors.push(
-                        row,
-                        Some(PERIOD),
-                        ErrorCode::InvalidPeriod,
-                        format!(
-                            "'{period_text}' is not a period ({})",
-                            granularity_format(self.rules.granularity)
-                        ),
-                    );
-                    None
-                }
+            Some(p) if self.rules.frozen.contains(&p.to_string()) => {
+                self.errors.push(
+                    row,
+                    Some(PERIOD),
+                    ErrorCode::FrozenPeriod,
+                    format!("Period {p} is published and frozen; it takes no new responses"),
+                );
+                None
+            }
+            Some(p) => Some(p),
+            None => {
+                self.errors.push(
+                    row,
+                    Some(PERIOD),
+                    ErrorCode::InvalidPeriod,
+                    format!("'{text}' is not a period ({})", granularity.format()),
+                );
+                None
             }
         };
         if let Some(p) = period {
             self.periods.insert(p);
         }
+        period
+    }
 
-        // Contract: the organisation must be contracted for it in the period.
-        if let (Some(inst), Some(p)) = (institution, period) {
-            let covered = *self.contract_cache.entry((p, inst.id)).or_insert_with(|| {
-                let p = p.to_string();
-                self.rules
-                    .contracts
+    /// Contract: the organisation must be contracted for the institution in
+    /// the period (answered once per institution and period).
+    fn contract(
+        &mut self,
+        row: Option<u32>,
+        code: &str,
+        inst: &Institution,
+        period: Period,
+        catalog: &Catalog,
+    ) {
+        let contracts = &self.rules.contracts;
+        let covered = *self
+            .contract_cache
+            .entry((period, inst.id))
+            .or_insert_with(|| {
+                let p = period.to_string();
+                contracts
                     .iter()
-                    .any(|c| c.period == p && covers(c, &catalog, inst))
+                    .any(|c| c.period == p && covers(c, catalog, inst))
             });
-            if !covered {
-                self.errors.push(
-                    row,
-                    Some(INSTITUTION_CODE),
-                    ErrorCode::NotContracted,
-                    format!("Your organisation is not contracted for '{code}' in {p}"),
-                );
-            }
+        if !covered {
+            self.errors.push(
+                row,
+                Some(INSTITUTION_CODE),
+                ErrorCode::NotContracted,
+                format!("Your organisation is not contracted for '{code}' in {period}"),
+            );
         }
+    }
 
-        // When the interview took place: a real time, not in the future,
-        // within the period.
-        let submitted_at = if when_text.is_empty() {
+    /// When the interview took place: a real time, not in the future,
+    /// within the period.
+    fn interviewed_at(
+        &mut self,
+        row: Option<u32>,
+        text: &str,
+        period: Option<Period>,
+    ) -> Option<DateTime<Utc>> {
+        if text.is_empty() {
             self.missing(row, INTERVIEWED_AT);
-            None
-        } else {
-            match parse_when(when_text, self.offset) {
-                None => {
-                    self.errors.push(
-                        row,
-                        Some(INTERVIEWED_AT),
-                        ErrorCode::InvalidDate,
-                        format!(
-                            "'{when_text}' is not a date and time (use YYYY-MM-DD HH:MM or YYYY-MM-DD)"
-                        ),
-                    );
-                    None
-                }
-                Some(at) if at > self.rules.now + chrono::Duration::hours(1) => {
-                    self.errors.push(
-                        row,
-                        Some(INTERVIEWED_AT),
-                        ErrorCode::InvalidDate,
-                        format!("'{when_text}' is in the future"),
-                    );
-                    None
-                }
-                Some(at) => {
-                    if let Some(p) = period
-                        && Period::containing(at, p.granularity(), self.rules.utc_offset_hours) != p
-                    {
-                        self.errors.push(
-                            row,
-                            Some(INTERVIEWED_AT),
-                            ErrorCode::DateOutsidePeriod,
-                            format!("'{when_text}' is not within period {p}"),
-                        );
-                    }
-                    Some(at)
-                }
-            }
+            return None;
+        }
+        let Some(at) = parse_when(text, self.offset) else {
+            self.errors.push(
+                row,
+                Some(INTERVIEWED_AT),
+                ErrorCode::InvalidDate,
+                format!("'{text}' is not a date and time (use YYYY-MM-DD HH:MM or YYYY-MM-DD)"),
+            );
+            return None;
         };
+        if at > self.rules.now + chrono::Duration::hours(1) {
+            self.errors.push(
+                row,
+                Some(INTERVIEWED_AT),
+                ErrorCode::InvalidDate,
+                format!("'{text}' is in the future"),
+            );
+            return None;
+        }
+        if let Some(p) = period
+            && Period::containing(at, p.granularity(), self.rules.utc_offset_hours) != p
+        {
+            self.errors.push(
+                row,
+                Some(INTERVIEWED_AT),
+                ErrorCode::DateOutsidePeriod,
+                format!("'{text}' is not within period {p}"),
+            );
+        }
+        Some(at)
+    }
 
-        let channel = if channel_text.is_empty() {
+    /// The channel of the interview.
+    fn channel(&mut self, row: Option<u32>, text: &str) -> Option<&'static str> {
+        if text.is_empty() {
             self.missing(row, CHANNEL);
-            None
-        } else {
-            let c = parse_channel(channel_text);
-            if c.is_none() {
-                self.errors.push(
-                    row,
-                    Some(CHANNEL),
-                    ErrorCode::InvalidChannel,
-                    format!("'{channel_text}' is not a channel (phone, onsite or mystery)"),
-                );
-            }
-            c
-        };
+            return None;
+        }
+        let channel = parse_channel(text);
+        if channel.is_none() {
+            self.errors.push(
+                row,
+                Some(CHANNEL),
+                ErrorCode::InvalidChannel,
+                format!("'{text}' is not a channel (phone, onsite or mystery)"),
+            );
+        }
+        channel
+    }
 
-        // Ratings, checked against the institution's questionnaire.
-        let map = institution.and_then(|inst| self.category_map(inst.category, record.row, &items));
-        let questionnaire_len = map.as_ref().map(|m| m.questionnaire.items.len());
-        let mut ratings: Vec<Option<i16>> = vec![None; questionnaire_len.unwrap_or(0)];
-        let mut any_rating = false;
-        for (k, (index, item)) in items.iter().enumerate() {
-            let text = cells[*index].trim();
+    /// Ratings, checked against the institution's questionnaire (when the
+    /// institution is known): blank, or a rating of an item it has.
+    fn ratings(
+        &mut self,
+        line: u32,
+        cells: &RowCells<'_>,
+        institution: Option<&Institution>,
+        catalog: &Catalog,
+    ) -> Rated {
+        let row = Some(line);
+        let map = institution.and_then(|inst| self.category_map(inst.category, line, &cells.items));
+        let mut ratings = vec![None; map.as_ref().map_or(0, |m| m.questionnaire.items.len())];
+        let mut any = false;
+        for (k, (index, item)) in cells.items.iter().enumerate() {
+            let text = cells.cells[*index].trim();
             if text.is_empty() {
                 continue;
             }
@@ -489,42 +607,43 @@ impl Validator {
             }
             match Rating::parse(text) {
                 Ok(r) => {
-                    any_rating = true;
+                    any = true;
                     if let Some(Some(pos)) = position {
                         ratings[pos] = Some(i16::from(r.value()));
                     }
                 }
-                Err(_) => {
-                    let (code, message) = match text.parse::<f64>() {
-                        Ok(_) => (
-                            ErrorCode::RatingOutOfRange,
-                            format!(
-                                "Rating '{text}' is out of range: use a whole number from 1 to 5, or leave it blank"
-                            ),
-                        ),
-                        Err(_) => (
-                            ErrorCode::InvalidRating,
-                            format!(
-                                "'{text}' is not a rating: use a whole number from 1 to 5, or leave it blank"
-                            ),
-                        ),
-                    };
-                    self.errors.push(row, Some(item), code, message);
-                }
+                Err(_) => self.bad_rating(row, item, text),
             }
         }
-        if !any_rating && self.errors.total == errors_before {
-            self.errors.push(
-                row,
-                None,
-                ErrorCode::NothingRated,
-                "The row rates no item".into(),
-            );
-        }
+        Rated { map, ratings, any }
+    }
 
-        let comment = if comment_text.is_empty() {
-            None
-        } else if comment_text.chars().count() > self.rules.comment_max_chars {
+    /// A rating cell that is not a whole number from 1 to 5.
+    fn bad_rating(&mut self, row: Option<u32>, item: &str, text: &str) {
+        let (code, message) = match text.parse::<f64>() {
+            Ok(_) => (
+                ErrorCode::RatingOutOfRange,
+                format!(
+                    "Rating '{text}' is out of range: use a whole number from 1 to 5, or leave it blank"
+                ),
+            ),
+            Err(_) => (
+                ErrorCode::InvalidRating,
+                format!(
+                    "'{text}' is not a rating: use a whole number from 1 to 5, or leave it blank"
+                ),
+            ),
+        };
+        self.errors.push(row, Some(item), code, message);
+    }
+
+    /// The comment: optional, not too long, control characters (but line
+    /// breaks) dropped.
+    fn comment(&mut self, row: Option<u32>, text: &str) -> Option<String> {
+        if text.is_empty() {
+            return None;
+        }
+        if text.chars().count() > self.rules.comment_max_chars {
             self.errors.push(
                 row,
                 Some(COMMENT),
@@ -534,34 +653,13 @@ impl Validator {
                     self.rules.comment_max_chars
                 ),
             );
-            None
-        } else {
-            Some(
-                comment_text
-                    .chars()
-                    .filter(|c| !c.is_control() || *c == '\n')
-                    .collect(),
-            )
-        };
-
-        if let (Some(hash), Some(p)) = (&respondent_hash, period)
-            && self.seen.is_some()
-        {
-            self.respondents.push((record.row, hash.clone(), p));
-        }
-        if self.errors.total != errors_before {
             return None;
         }
-        Some(UploadRow {
-            institution_id: institution?.id,
-            questionnaire: map?.questionnaire.clone(),
-            period: period?,
-            submitted_at: submitted_at?,
-            channel: channel?,
-            respondent_hash: respondent_hash?,
-            comment,
-            ratings,
-        })
+        Some(
+            text.chars()
+                .filter(|c| !c.is_control() || *c == '\n')
+                .collect(),
+        )
     }
 
     fn missing(&mut self, row: Option<u32>, column: &str) {
@@ -634,22 +732,6 @@ pub fn column_letter(index: usize) -> String {
     }
     out.reverse();
     String::from_utf8(out).unwrap_or_default()
-}
-
-fn granularity_name(g: Granularity) -> &'static str {
-    match g {
-        Granularity::Month => "monthly",
-        Granularity::Quarter => "quarterly",
-        Granularity::Year => "yearly",
-    }
-}
-
-fn granularity_format(g: Granularity) -> &'static str {
-    match g {
-        Granularity::Month => "YYYY-MM",
-        Granularity::Quarter => "YYYY-Qn",
-        Granularity::Year => "YYYY",
-    }
 }
 
 /// A period as written, or as a spreadsheet turned `2026-03` into the date

@@ -17,7 +17,9 @@ use super::{indicators, publish};
     info(
         title = "Pingyi API",
         description = "Published satisfaction indicators for the main scoring model, publishing, and assessor uploads. \
-Figures follow the indicator spec; every snapshot names its model version and input hash.",
+Figures follow the indicator spec; every snapshot names its model version and input hash. \
+Each snapshot also keeps the rating-integrity review of its period (`table=integrity`, per the integrity spec): \
+it flags patterns for the office to review and never changes an index or a score.",
     ),
     paths(
         indicators::indicators,

@@ -42,7 +42,10 @@ pub struct IndicatorsQuery {
     pub category: Option<String>,
     /// Keep one district (institution, dimension and group tables).
     pub district: Option<String>,
-    /// `institution` (default), `dimension`, `group` or `quality`.
+    /// `institution` (default), `dimension`, `group`, `quality`, or
+    /// `integrity` (the rating-integrity review: measures, robust z, flags
+    /// and evidence per institution; snapshots published before it was kept
+    /// have none: 404).
     #[param(inline)]
     pub table: Option<Table>,
     /// `json` (default), `csv`, `parquet` or `xlsx`.
@@ -97,7 +100,8 @@ pub struct TableJson {
     pub snapshot: SnapshotMeta,
     #[schema(value_type = String, example = "institution")]
     pub table: Table,
-    /// One object per row, columns as in the indicator spec.
+    /// One object per row, columns as in the indicator spec (the integrity
+    /// method's spec for `integrity`).
     #[schema(value_type = Vec<Object>)]
     pub rows: Vec<serde_json::Map<String, serde_json::Value>>,
 }
@@ -136,10 +140,12 @@ async fn resolve(
 
 /// Published indicators.
 ///
-/// The institution table (default), or the dimension, group or quality
-/// table, of the latest snapshot of a period (or of the most recent period),
-/// or of a snapshot named by its run id; optionally restricted to a category
-/// and/or a district.
+/// The institution table (default), or the dimension, group, quality or
+/// integrity table, of the latest snapshot of a period (or of the most
+/// recent period), or of a snapshot named by its run id; optionally
+/// restricted to a category and/or a district. The integrity table
+/// (`integrity.md`) flags patterns for the office to review; it never
+/// changes an index or a score, and its evidence is keyed hashes only.
 #[utoipa::path(
     get,
     path = "/api/v1/indicators",
@@ -191,17 +197,18 @@ pub async fn indicators(
     let data = snapshots::table_bytes(&state.db, snap.id, table.stored_name())
         .await?
         .ok_or(ApiError::NotFound)?;
-    let institutions =
-        if table == Table::Dimension && (q.category.is_some() || q.district.is_some()) {
-            snapshots::table_bytes(
-                &state.db,
-                snap.id,
-                analysis::columns::INSTITUTION_INDICATORS,
-            )
-            .await?
-        } else {
-            None
-        };
+    let institutions = if matches!(table, Table::Dimension | Table::Integrity)
+        && (q.category.is_some() || q.district.is_some())
+    {
+        snapshots::table_bytes(
+            &state.db,
+            snap.id,
+            analysis::columns::INSTITUTION_INDICATORS,
+        )
+        .await?
+    } else {
+        None
+    };
     let (category, district) = (q.category.clone(), q.district.clone());
     let encoded = offload::polars(
         "Encoding the scores",

@@ -18,6 +18,7 @@ use super::{charts, check_csrf, fmt1, page, require_admin, require_staff, see_ot
 use crate::app::figures;
 use crate::app::rectification;
 use crate::db::{audit, catalog, snapshots};
+use crate::domain::code::Code;
 use crate::web::auth::Office;
 use crate::web::i18n::Message;
 use crate::web::names::Names;
@@ -69,13 +70,7 @@ pub struct InstitutionInput {
 /// Checks one row against the catalog; the message names the field.
 fn resolve(state: &AppState, row: &InstitutionInput) -> Result<institution::ActiveModel, String> {
     let catalog = state.catalog.get();
-    let code = row.code.trim();
-    if code.is_empty() || code.len() > 64 || code.contains(|c: char| c.is_whitespace() || c == '/')
-    {
-        return Err(format!(
-            "code '{code}': 1 to 64 characters, no spaces or slashes"
-        ));
-    }
+    let code = Code::parse(row.code.trim()).map_err(|e| format!("institution code {e}"))?;
     if row.name_zh.trim().is_empty() {
         return Err(format!("{code}: name_zh is empty"));
     }
@@ -86,7 +81,7 @@ fn resolve(state: &AppState, row: &InstitutionInput) -> Result<institution::Acti
         .district_index(row.district.trim())
         .ok_or_else(|| format!("{code}: no district '{}'", row.district))?;
     Ok(institution::ActiveModel {
-        code: Set(code.to_owned()),
+        code: Set(code.into_string()),
         name_zh: Set(row.name_zh.trim().to_owned()),
         name_en: Set(row.name_en.trim().to_owned()),
         category_id: Set(catalog.categories[c].id),
@@ -246,12 +241,10 @@ pub async fn save_group(
 ) -> Result<HttpResponse, OfficeError> {
     require_admin(&session)?;
     check_csrf(&session, &form.csrf)?;
-    let code = form.code.trim();
-    if code.is_empty()
-        || code.len() > 64
-        || code.contains(char::is_whitespace)
-        || form.name_zh.trim().is_empty()
-    {
+    let Ok(code) = Code::parse(form.code.trim()) else {
+        return Err(OfficeError::invalid("msg_group_fields"));
+    };
+    if form.name_zh.trim().is_empty() {
         return Err(OfficeError::invalid("msg_group_fields"));
     }
     let (name_zh, name_en) = (
@@ -264,7 +257,7 @@ pub async fn save_group(
             upsert_named::<district::Entity, _>(
                 &txn,
                 district::ActiveModel {
-                    code: Set(code.into()),
+                    code: Set(code.to_string()),
                     name_zh: Set(name_zh),
                     name_en: Set(name_en),
                     ..Default::default()
@@ -278,7 +271,7 @@ pub async fn save_group(
             upsert_named::<category::Entity, _>(
                 &txn,
                 category::ActiveModel {
-                    code: Set(code.into()),
+                    code: Set(code.to_string()),
                     name_zh: Set(name_zh),
                     name_en: Set(name_en),
                     ..Default::default()
@@ -292,7 +285,7 @@ pub async fn save_group(
             upsert_named::<dimension::Entity, _>(
                 &txn,
                 dimension::ActiveModel {
-                    code: Set(code.into()),
+                    code: Set(code.to_string()),
                     name_zh: Set(name_zh),
                     name_en: Set(name_en),
                     ..Default::default()
@@ -308,7 +301,7 @@ pub async fn save_group(
         &txn,
         &session.user.username,
         &format!("{}.save", form.kind),
-        code,
+        &code,
         &form.name_zh,
     )
     .await?;

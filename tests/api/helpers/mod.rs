@@ -1,10 +1,17 @@
-use std::collections::HashMap;
-use std::time::Duration;
+//! What the API tests share: a running service on a random port with its
+//! own database, data directory and Redis key prefix; the page scraper; and,
+//! in submodules, a citizen's browser, the office's accounts and sign-in,
+//! and the assessors' organisations and uploads.
+
+pub mod assessor;
+pub mod browser;
+pub mod office;
+
+pub use browser::{Browser, remove, set, water_answers, with_form};
 
 use pingyi::setup::configuration::{CaptchaMode, Settings};
 use pingyi::web::startup::Application;
 use pingyi::web::state::AppState;
-use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 
 /// A running service with its own database and data directory.
@@ -16,23 +23,7 @@ pub struct TestApp {
     _pg: Option<PgDatabase>,
 }
 
-/// A browser: its own cookie jar (so its own device), no redirects followed,
-/// and the client address a trusted proxy reports for it.
-pub struct Browser {
-    pub client: reqwest::Client,
-    pub ip: String,
-    pub jar: std::sync::Arc<reqwest::cookie::Jar>,
-}
-
-/// The hidden fields of a served form.
-#[derive(Debug, Clone)]
-pub struct Form {
-    pub csrf: String,
-    pub clock: String,
-    pub captcha_id: Option<String>,
-    pub html: String,
-}
-
+/// The settings every test starts from.
 pub fn base_settings() -> Settings {
     Settings {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -41,6 +32,10 @@ pub fn base_settings() -> Settings {
         captcha: CaptchaMode::Off,
         trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()],
         secret: Some("test-secret-test-secret-test-secret-0123".into()),
+        // A key prefix of the test's own: tests sharing a Redis server
+        // (cluster mode) never see each other's rate limits, captchas,
+        // counters or dedup keys.
+        redis_prefix: format!("pingyi-test-{}:", uuid::Uuid::new_v4().simple()),
         ..Settings::default()
     }
 }
@@ -144,21 +139,6 @@ impl Drop for PgDatabase {
 }
 
 impl TestApp {
-    pub fn browser(&self, ip: &str) -> Browser {
-        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
-        let client = reqwest::Client::builder()
-            .cookie_provider(jar.clone())
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap();
-        Browser {
-            client,
-            ip: ip.to_owned(),
-            jar,
-        }
-    }
-
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
@@ -183,11 +163,6 @@ impl TestApp {
 
     pub async fn answers(&self) -> i64 {
         self.count("SELECT COUNT(*) FROM answer").await
-    }
-
-    /// Submits a complete water form for `code` from a new device at `ip`.
-    pub async fn submit_new_device(&self, ip: &str, code: &str) -> StatusCode {
-        self.browser(ip).rate(self, code).await
     }
 
     /// (institution id, period, respondent hash) of every stored response,
@@ -221,108 +196,12 @@ impl TestApp {
     }
 }
 
-fn hidden(html: &str, name: &str) -> Option<String> {
+/// The value of the first field named `name` in a page's HTML, as the
+/// templates write hidden fields (`name="…" value="…"`): the one scraper of
+/// CSRF tokens, form clocks and captcha ids.
+pub fn hidden_field(html: &str, name: &str) -> Option<String> {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html.find(&marker)? + marker.len();
     let end = html[start..].find('"')? + start;
     Some(html[start..end].to_owned())
-}
-
-impl Browser {
-    pub async fn get(&self, app: &TestApp, path: &str) -> reqwest::Response {
-        self.client
-            .get(app.url(path))
-            .header("x-forwarded-for", &self.ip)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    pub async fn form(&self, app: &TestApp, code: &str) -> Form {
-        let response = self.get(app, &format!("/s/{code}")).await;
-        assert_eq!(response.status(), StatusCode::OK);
-        let html = response.text().await.unwrap();
-        Form {
-            csrf: hidden(&html, "csrf").expect("a csrf field"),
-            clock: hidden(&html, "clock").expect("a clock field"),
-            captcha_id: hidden(&html, "captcha_id"),
-            html,
-        }
-    }
-
-    pub async fn post(
-        &self,
-        app: &TestApp,
-        code: &str,
-        fields: &[(String, String)],
-    ) -> reqwest::Response {
-        self.client
-            .post(app.url(&format!("/s/{code}")))
-            .header("x-forwarded-for", &self.ip)
-            .form(fields)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// Fetches the form of `code` and submits it with a complete water answer set.
-    pub async fn rate(&self, app: &TestApp, code: &str) -> StatusCode {
-        let form = self.form(app, code).await;
-        self.post(app, code, &with_form(&form, water_answers()))
-            .await
-            .status()
-    }
-
-    /// The device id held in this browser's signed cookie.
-    pub fn device_id(&self, app: &TestApp) -> Option<String> {
-        use reqwest::cookie::CookieStore;
-        let url = app.url("/").parse().unwrap();
-        let header = self.jar.cookies(&url)?;
-        let cookies = header.to_str().ok()?.to_owned();
-        cookies
-            .split("; ")
-            .find_map(|c| c.strip_prefix("pingyi_device="))
-            .and_then(|v| v.rsplit_once('.').map(|(id, _)| id.to_owned()))
-    }
-}
-
-/// A complete, valid answer set for a water institution (8 items).
-pub fn water_answers() -> Vec<(String, String)> {
-    [
-        ("q_att1", "5"),
-        ("q_att2", "4"),
-        ("q_eff1", "3"),
-        ("q_eff2", "na"),
-        ("q_env1", "5"),
-        ("q_tra1", "4"),
-        ("q_out1", "5"),
-        ("q_out2", "2"),
-    ]
-    .iter()
-    .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
-    .collect()
-}
-
-/// The form's hidden fields plus the given answers.
-pub fn with_form(form: &Form, answers: Vec<(String, String)>) -> Vec<(String, String)> {
-    let mut fields = vec![
-        ("csrf".to_owned(), form.csrf.clone()),
-        ("clock".to_owned(), form.clock.clone()),
-    ];
-    fields.extend(answers);
-    fields
-}
-
-pub fn set(fields: &mut Vec<(String, String)>, name: &str, value: &str) {
-    fields.retain(|(n, _)| n != name);
-    fields.push((name.to_owned(), value.to_owned()));
-}
-
-pub fn remove(fields: &mut Vec<(String, String)>, name: &str) {
-    fields.retain(|(n, _)| n != name);
-}
-
-#[allow(dead_code)]
-pub fn to_map(fields: &[(String, String)]) -> HashMap<String, String> {
-    fields.iter().cloned().collect()
 }

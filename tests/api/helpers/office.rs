@@ -1,5 +1,4 @@
-//! Helpers of the office tests: accounts, sign-in, API calls and seeded
-//! responses.
+//! The office: accounts, sign-in, forms, API calls and seeded responses.
 
 use pingyi::db::users;
 use pingyi::db::writer::{NewAnswer, NewResponse, Source, WriteOutcome};
@@ -7,7 +6,7 @@ use pingyi::domain::office::Role;
 use pingyi::domain::period::Period;
 use reqwest::StatusCode;
 
-use crate::helpers::{Browser, TestApp};
+use super::{Browser, TestApp, hidden_field};
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
@@ -21,10 +20,7 @@ pub async fn user(app: &TestApp, username: &str, role: Role, institution: Option
 
 /// The first hidden `csrf` field of a page.
 pub fn csrf_of(html: &str) -> Option<String> {
-    let marker = "name=\"csrf\" value=\"";
-    let start = html.find(marker)? + marker.len();
-    let end = html[start..].find('"')? + start;
-    Some(html[start..end].to_owned())
+    hidden_field(html, "csrf")
 }
 
 /// Signs a browser in; returns the session's CSRF token.
@@ -167,6 +163,8 @@ pub async fn responses(
                 uuid::Uuid::new_v4().simple()
             ),
             comment: (i == 0).then(|| comment.map(str::to_owned)).flatten(),
+            network_hash: None,
+            comment_key: None,
             answers: q
                 .items
                 .iter()
