@@ -7,7 +7,7 @@ use pingyi::domain::office::Role;
 use reqwest::StatusCode;
 
 use crate::helpers::*;
-use crate::office_support::*;
+use crate::helpers::office::*;
 
 async fn published(app: &TestApp) -> (Browser, String) {
     for period in ["2026-02", "2026-03"] {

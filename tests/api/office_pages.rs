@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use scraper::{Html, Selector};
 
 use crate::helpers::*;
-use crate::office_support::*;
+use crate::helpers::office::*;
 
 /// The cells of a table's first body row under each header, by header text.
 fn first_row(html: &str, table: &str) -> Vec<(String, String)> {

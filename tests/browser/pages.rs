@@ -139,7 +139,7 @@ async fn the_bulletin_prints_on_a4_with_every_category_and_no_table_cut() {
 async fn the_office_bulletin_and_pages_pass_the_audit_in_both_languages() {
     let Some(tools) = tools() else { return };
     let app = spawn_app_with(|s| s.demo_history = true).await;
-    crate::office_support::user(&app, "boss", pingyi::domain::office::Role::Admin, None).await;
+    crate::helpers::office::user(&app, "boss", pingyi::domain::office::Role::Admin, None).await;
     let last = app
         .state
         .settings
