@@ -37,6 +37,14 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 web::post().to(periods::publish),
             )
             .route("/periods/{period}/reopen", web::post().to(periods::reopen))
+            .route(
+                "/periods/{period}/bulletin",
+                web::get().to(crate::web::routes::bulletin::office_page),
+            )
+            .route(
+                "/periods/{period}/bulletin.{kind}",
+                web::get().to(crate::web::routes::bulletin::office_file),
+            )
             .route("/institutions", web::get().to(institutions::list))
             .route("/institutions", web::post().to(institutions::save))
             .route("/institutions/import", web::post().to(institutions::import))
