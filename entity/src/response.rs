@@ -30,6 +30,9 @@ pub struct Model {
     /// Keyed hash of the normalised comment within the period (see
     /// `domain::comment`); null without a comment, or with nothing left of it.
     pub comment_key: Option<String>,
+    /// Why the office voided it (the integrity review's one reason for a
+    /// selection); null otherwise.
+    pub void_reason: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -18,6 +18,7 @@ mod m20261128_000104_create_rectification;
 mod m20261128_000105_cluster_answers;
 mod m20261203_000001_add_response_integrity_keys;
 mod m20261203_000002_create_dimension;
+mod m20261203_000003_add_response_void_reason;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000105_cluster_answers::Migration),
             Box::new(m20261203_000001_add_response_integrity_keys::Migration),
             Box::new(m20261203_000002_create_dimension::Migration),
+            Box::new(m20261203_000003_add_response_void_reason::Migration),
         ]
     }
 }

@@ -55,6 +55,13 @@ impl PreviewCache {
         }
     }
 
+    /// Drops the period's preview, so that the next view computes it again:
+    /// after the office changed the data (voided responses), waiting for the
+    /// next recheck would show the old figures.
+    pub async fn forget(&self, period: Period) {
+        self.entries.lock().await.retain(|e| e.period != period);
+    }
+
     /// The period's preview, from the cache when its data has not changed.
     pub async fn get(
         &self,

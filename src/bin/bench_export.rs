@@ -274,6 +274,7 @@ async fn load(
             voided: Set(rvoid[i]),
             network_hash: Set(rnet[i].clone()),
             comment_key: Set(rkey[i].clone()),
+            void_reason: Set(None),
         });
         if batch.len() == RESPONSE_CHUNK || i + 1 == rid.len() {
             response::Entity::insert_many(std::mem::take(&mut batch))

@@ -5,6 +5,7 @@ pub mod assessors;
 pub mod audit;
 pub mod catalog;
 pub mod export;
+pub mod integrity;
 pub mod model;
 pub mod period_cache;
 pub mod periods;

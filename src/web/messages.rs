@@ -3,6 +3,7 @@
 //! Fluent catalogues, in the reader's language. The layers below never see a
 //! message key.
 
+use crate::app::integrity::void::VoidRefusal;
 use crate::app::publish::PublishError;
 use crate::app::rectification::Refusal;
 use crate::db::users::NewUserError;
@@ -56,6 +57,26 @@ impl From<&NewUserError> for Message {
             NewUserError::NotAnInstitutionRole => Message::new("msg_user_not_institution"),
             NewUserError::Taken(name) => Message::new("msg_user_taken").arg("name", name.as_str()),
             NewUserError::Internal(_) => Message::new("error_internal_text"),
+        }
+    }
+}
+
+impl From<VoidRefusal> for OfficeError {
+    fn from(r: VoidRefusal) -> OfficeError {
+        match r {
+            VoidRefusal::NotAdmin => OfficeError::Forbidden,
+            VoidRefusal::NothingSelected => OfficeError::invalid("msg_void_nothing_selected"),
+            VoidRefusal::TooMany { max } => {
+                OfficeError::Invalid(Message::new("msg_void_too_many").arg("max", max))
+            }
+            VoidRefusal::Reason { max } => {
+                OfficeError::Invalid(Message::new("msg_void_reason").arg("max", max))
+            }
+            VoidRefusal::Published(period) => {
+                OfficeError::Conflict(Message::new("msg_void_published").arg("period", period))
+            }
+            VoidRefusal::NotInPool => OfficeError::Conflict(Message::new("msg_void_not_in_pool")),
+            VoidRefusal::Internal(e) => OfficeError::Internal(e),
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod charts;
 mod dashboard;
 pub mod error;
 mod institutions;
+mod integrity;
 mod login;
 mod manage;
 mod model_form;
@@ -45,6 +46,9 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 "/periods/{period}/bulletin.{kind}",
                 web::get().to(crate::web::routes::bulletin::office_file),
             )
+            .route("/integrity", web::get().to(integrity::review))
+            .route("/integrity/responses", web::get().to(integrity::responses))
+            .route("/integrity/void", web::post().to(integrity::void))
             .route("/institutions", web::get().to(institutions::list))
             .route("/institutions", web::post().to(institutions::save))
             .route("/institutions/import", web::post().to(institutions::import))
