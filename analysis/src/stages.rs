@@ -420,6 +420,32 @@ impl Moments {
     }
 }
 
+/// [`class_stats`] of no rows.
+fn class_stats_empty(n_dims: usize) -> PolarsResult<DataFrame> {
+    let mut columns = vec![
+        Column::new_empty(KEY.into(), &DataType::UInt64),
+        Column::new_empty(stat("n", "", None).into(), &IDX_DTYPE),
+    ];
+    for what in ["mean", "sd", "sat", "poor"] {
+        columns.push(Column::new_empty(
+            stat(what, "", None).into(),
+            &DataType::Float64,
+        ));
+    }
+    for d in 0..n_dims {
+        columns.push(Column::new_empty(stat("n", "", Some(d)).into(), &IDX_DTYPE));
+        columns.push(Column::new_empty(
+            stat("mean", "", Some(d)).into(),
+            &DataType::Float64,
+        ));
+        columns.push(Column::new_empty(
+            stat("sd", "", Some(d)).into(),
+            &DataType::Float64,
+        ));
+    }
+    DataFrame::new(0, columns)
+}
+
 /// One grouped row of [`class_stats`].
 struct ClassRow {
     key: u64,
@@ -460,6 +486,24 @@ pub(crate) fn class_stats(responses: &DataFrame, n_dims: usize) -> PolarsResult<
     let dims = (0..n_dims)
         .map(|d| float(&dim_score(d)))
         .collect::<PolarsResult<Vec<_>>>()?;
+    // Single-chunk arrays, read by row without the chunk lookup of
+    // `ChunkedArray::get`.
+    let one = |ca: &Float64Chunked| ca.downcast_iter().next().cloned();
+    let one_flag = |ca: &BooleanChunked| ca.downcast_iter().next().cloned();
+    let (Some(piid), Some(voided), Some(valid), Some(citizen)) = (
+        piid.downcast_iter().next().cloned(),
+        one_flag(&voided),
+        one_flag(&valid),
+        one_flag(&citizen),
+    ) else {
+        return class_stats_empty(n_dims);
+    };
+    let (Some(score), Some(sat), Some(poor)) = (one(&score), one(&sat), one(&poor)) else {
+        return class_stats_empty(n_dims);
+    };
+    let Some(dims) = dims.iter().map(one).collect::<Option<Vec<_>>>() else {
+        return class_stats_empty(n_dims);
+    };
     // The key of each row (null when its `__piid` is).
     let keys: Vec<Option<u64>> = (0..n)
         .map(|i| {
