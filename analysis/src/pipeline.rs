@@ -133,7 +133,8 @@ pub fn run(inputs: Inputs, model: &Model) -> Result<Outputs, AnalysisError> {
     drop(compact);
     clock.lap("alpha item sums");
     let stats =
-        stages::institution_source_stats(&classified, items.dims.len(), &keys)?.collect()?;
+        stages::institution_source_stats(classified.clone().lazy(), items.dims.len(), &keys)?
+            .collect()?;
     clock.lap("institution statistics");
     let dimension_indicators =
         stages::dimension_indicators(stats.clone().lazy(), &items.dims, model)?.collect()?;

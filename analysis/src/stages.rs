@@ -7,8 +7,6 @@
 //! strings; the codes come back from the small [`KeyTables`] at the end.
 
 use polars::prelude::*;
-use polars_core::runtime::RAYON;
-use polars_core::utils::rayon::prelude::*;
 
 use crate::columns::*;
 use crate::indicators::*;
@@ -354,293 +352,53 @@ pub(crate) fn classify_responses(
         .select(keep))
 }
 
-// The classes of [`class_stats`]: 0 and 1 are the valid responses of each
-// source, 2 the excluded (live, but incomplete or a speeder), 3 the voided.
-const VALID_CITIZEN: u64 = 0;
-const VALID_ASSESSOR: u64 = 1;
-const EXCLUDED: u64 = 2;
-const VOIDED_CLASS: u64 = 3;
-const CLASSES: u64 = 4;
-
-/// Running mean and variance of one statistic in one group, exactly as
-/// polars' group-by aggregations compute them: the mean a Kahan sum over the
-/// present values divided by their count (the value itself for a group of
-/// one row), the variance Welford's online algorithm.
-#[derive(Clone, Copy, Default)]
-struct Moments {
-    present: u32,
-    sum: f64,
-    err: f64,
-    mean: f64,
-    m2: f64,
-    /// The value of the group's first row, and whether it had one.
-    first: Option<f64>,
-}
-
-impl Moments {
-    fn add(&mut self, row_in_group: usize, value: Option<f64>) {
-        if row_in_group == 0 {
-            self.first = value;
-        }
-        let Some(x) = value else {
-            return;
-        };
-        // polars_utils::KahanSum.
-        let y = x - self.err;
-        let new_sum = self.sum + y;
-        let new_err = (new_sum - self.sum) - y;
-        self.sum = new_sum;
-        if new_err.is_finite() {
-            self.err = new_err;
-        }
-        // polars_arrow's online_variance.
-        let count = f64::from(self.present + 1);
-        let delta_1 = x - self.mean;
-        let new_mean = delta_1 / count + self.mean;
-        let delta_2 = x - new_mean;
-        self.m2 += delta_1 * delta_2;
-        self.mean = new_mean;
-        self.present += 1;
-    }
-
-    /// `mean()` of a group of `rows` rows.
-    fn mean(&self, rows: usize) -> Option<f64> {
-        if rows == 1 {
-            self.first
-        } else if self.present == 0 {
-            None
-        } else {
-            Some(self.sum / f64::from(self.present))
-        }
-    }
-
-    /// `std(1)`.
-    fn sd(&self) -> Option<f64> {
-        (self.present > 1).then(|| (self.m2 / (f64::from(self.present) - 1.0)).sqrt())
-    }
-}
-
-/// [`class_stats`] of no rows.
-fn class_stats_empty(n_dims: usize) -> PolarsResult<DataFrame> {
-    let mut columns = vec![
-        Column::new_empty(KEY.into(), &DataType::UInt64),
-        Column::new_empty(stat("n", "", None).into(), &IDX_DTYPE),
-    ];
-    for what in ["mean", "sd", "sat", "poor"] {
-        columns.push(Column::new_empty(
-            stat(what, "", None).into(),
-            &DataType::Float64,
-        ));
-    }
-    for d in 0..n_dims {
-        columns.push(Column::new_empty(stat("n", "", Some(d)).into(), &IDX_DTYPE));
-        columns.push(Column::new_empty(
-            stat("mean", "", Some(d)).into(),
-            &DataType::Float64,
-        ));
-        columns.push(Column::new_empty(
-            stat("sd", "", Some(d)).into(),
-            &DataType::Float64,
-        ));
-    }
-    DataFrame::new(0, columns)
-}
-
-/// One grouped row of [`class_stats`].
-struct ClassRow {
-    key: u64,
-    n: IdxSize,
-    score: Moments,
-    sat: Moments,
-    poor: Moments,
-    dims: Vec<Moments>,
-    rows: usize,
-}
-
-/// The statistics of the classified responses per (period-institution,
-/// class) `__key` = `__piid * 4 + class`: `len()`, then mean and `std(1)` of
-/// `S`, the means of `sat` and `poor` as floats, and per dimension `count()`,
-/// mean and `std(1)` of `D[d]`; one row per key present, in key order.
-///
-/// The same table as polars' `group_by(__key).agg(...)` to the last bit
-/// (rows of a group are taken in row order, as polars' index groups hold
-/// them), but in one pass: the group-by gathered the rows of every group
-/// once per aggregation, twenty times over the whole table.
-pub(crate) fn class_stats(responses: &DataFrame, n_dims: usize) -> PolarsResult<DataFrame> {
-    let n = responses.height();
-    let flag = |c: &str| -> PolarsResult<BooleanChunked> {
-        Ok(responses.column(c)?.bool()?.rechunk().into_owned())
-    };
-    let float = |c: &str| -> PolarsResult<Float64Chunked> {
-        Ok(responses
-            .column(c)?
-            .cast(&DataType::Float64)?
-            .f64()?
-            .rechunk()
-            .into_owned())
-    };
-    let piid = responses.column(PIID)?.cast(&DataType::UInt64)?;
-    let piid = piid.u64()?.rechunk();
-    let (voided, valid, citizen) = (flag(VOIDED)?, flag(VALID)?, flag(IS_CITIZEN)?);
-    let (score, sat, poor) = (float(SCORE_S)?, float(SAT)?, float(POOR)?);
-    let dims = (0..n_dims)
-        .map(|d| float(&dim_score(d)))
-        .collect::<PolarsResult<Vec<_>>>()?;
-    // Single-chunk arrays, read by row without the chunk lookup of
-    // `ChunkedArray::get`.
-    let one = |ca: &Float64Chunked| ca.downcast_iter().next().cloned();
-    let one_flag = |ca: &BooleanChunked| ca.downcast_iter().next().cloned();
-    let (Some(piid), Some(voided), Some(valid), Some(citizen)) = (
-        piid.downcast_iter().next().cloned(),
-        one_flag(&voided),
-        one_flag(&valid),
-        one_flag(&citizen),
-    ) else {
-        return class_stats_empty(n_dims);
-    };
-    let (Some(score), Some(sat), Some(poor)) = (one(&score), one(&sat), one(&poor)) else {
-        return class_stats_empty(n_dims);
-    };
-    let Some(dims) = dims.iter().map(one).collect::<Option<Vec<_>>>() else {
-        return class_stats_empty(n_dims);
-    };
-    // The key of each row (null when its `__piid` is).
-    let keys: Vec<Option<u64>> = (0..n)
-        .map(|i| {
-            let class = if voided.get(i) == Some(true) {
-                VOIDED_CLASS
-            } else if valid.get(i) == Some(false) {
-                EXCLUDED
-            } else if citizen.get(i) == Some(true) {
-                VALID_CITIZEN
-            } else {
-                VALID_ASSESSOR
-            };
-            piid.get(i).map(|p| p * CLASSES + class)
-        })
-        .collect();
-    // Rows by key (a counting sort, so each group keeps its row order).
-    let n_keys = keys.iter().flatten().max().map_or(0, |&m| m as usize + 1);
-    let mut start = vec![0usize; n_keys + 1];
-    for k in keys.iter().flatten() {
-        start[*k as usize + 1] += 1;
-    }
-    for k in 0..n_keys {
-        start[k + 1] += start[k];
-    }
-    let mut next = start.clone();
-    let mut order = vec![0u32; next[n_keys]];
-    for (i, k) in keys.iter().enumerate() {
-        if let Some(k) = k {
-            order[next[*k as usize]] = i as u32;
-            next[*k as usize] += 1;
-        }
-    }
-    drop(next);
-    let null_key = keys.iter().any(Option::is_none);
-    drop(keys);
-    let group = |k: usize| -> ClassRow {
-        let rows = &order[start[k]..start[k + 1]];
-        let mut out = ClassRow {
-            key: k as u64,
-            n: rows.len() as IdxSize,
-            score: Moments::default(),
-            sat: Moments::default(),
-            poor: Moments::default(),
-            dims: vec![Moments::default(); n_dims],
-            rows: rows.len(),
-        };
-        for (j, &i) in rows.iter().enumerate() {
-            let i = i as usize;
-            out.score.add(j, score.get(i));
-            out.sat.add(j, sat.get(i));
-            out.poor.add(j, poor.get(i));
-            for (m, d) in out.dims.iter_mut().zip(&dims) {
-                m.add(j, d.get(i));
-            }
-        }
-        out
-    };
-    let groups: Vec<ClassRow> = RAYON.install(|| {
-        (0..n_keys)
-            .into_par_iter()
-            .filter(|&k| start[k + 1] > start[k])
-            .map(group)
-            .collect()
-    });
-    if null_key {
-        // Not reached: every response has a period and an institution.
-        polars_bail!(ComputeError: "a response without its period-institution key");
-    }
-    let mut columns = vec![
-        Column::new(
-            KEY.into(),
-            groups.iter().map(|g| g.key).collect::<Vec<u64>>(),
-        ),
-        Column::new(
-            stat("n", "", None).into(),
-            groups.iter().map(|g| g.n).collect::<Vec<IdxSize>>(),
-        ),
-        Column::new(
-            stat("mean", "", None).into(),
-            groups
-                .iter()
-                .map(|g| g.score.mean(g.rows))
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            stat("sd", "", None).into(),
-            groups.iter().map(|g| g.score.sd()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            stat("sat", "", None).into(),
-            groups
-                .iter()
-                .map(|g| g.sat.mean(g.rows))
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            stat("poor", "", None).into(),
-            groups
-                .iter()
-                .map(|g| g.poor.mean(g.rows))
-                .collect::<Vec<_>>(),
-        ),
-    ];
-    for d in 0..n_dims {
-        columns.push(Column::new(
-            stat("n", "", Some(d)).into(),
-            groups
-                .iter()
-                .map(|g| g.dims[d].present as IdxSize)
-                .collect::<Vec<IdxSize>>(),
-        ));
-        columns.push(Column::new(
-            stat("mean", "", Some(d)).into(),
-            groups
-                .iter()
-                .map(|g| g.dims[d].mean(g.rows))
-                .collect::<Vec<_>>(),
-        ));
-        columns.push(Column::new(
-            stat("sd", "", Some(d)).into(),
-            groups.iter().map(|g| g.dims[d].sd()).collect::<Vec<_>>(),
-        ));
-    }
-    DataFrame::new(groups.len(), columns)
-}
-
 /// Per (period, institution) over non-voided responses: `n_excluded` and, per
 /// source, n / mean / sd / se / satisfied and poor shares of `S`, and per
 /// dimension n / mean / sd / se of `D[d]`; with the codes of `__piid` from
 /// `keys` (see [`KeyTables`]). Collects the (small) grouped table.
 pub(crate) fn institution_source_stats(
-    responses: &DataFrame,
+    responses: LazyFrame,
     n_dims: usize,
     keys: &KeyTables,
 ) -> PolarsResult<LazyFrame> {
-    let grouped = class_stats(responses, n_dims)?
-        .lazy()
+    // One group-by over all responses, keyed by (period-institution, class):
+    // class 0 and 1 are the valid responses of each source, 2 the excluded
+    // (live, but incomplete or a speeder), 3 the voided. A filter and a
+    // group-by per source each went over the whole table; the few grouped
+    // rows are spread into columns instead.
+    const VALID_CITIZEN: u64 = 0;
+    const VALID_ASSESSOR: u64 = 1;
+    const EXCLUDED: u64 = 2;
+    const CLASSES: u64 = 4;
+    let class = when(col(VOIDED))
+        .then(lit(3u64))
+        .when(col(VALID).not())
+        .then(lit(EXCLUDED))
+        .when(col(IS_CITIZEN))
+        .then(lit(VALID_CITIZEN))
+        .otherwise(lit(VALID_ASSESSOR));
+    let mut aggs = vec![
+        len().alias(stat("n", "", None)),
+        col(SCORE_S).mean().alias(stat("mean", "", None)),
+        col(SCORE_S).std(1).alias(stat("sd", "", None)),
+        col(SAT)
+            .cast(DataType::Float64)
+            .mean()
+            .alias(stat("sat", "", None)),
+        col(POOR)
+            .cast(DataType::Float64)
+            .mean()
+            .alias(stat("poor", "", None)),
+    ];
+    for d in 0..n_dims {
+        let x = col(dim_score(d));
+        aggs.push(x.clone().count().alias(stat("n", "", Some(d))));
+        aggs.push(x.clone().mean().alias(stat("mean", "", Some(d))));
+        aggs.push(x.std(1).alias(stat("sd", "", Some(d))));
+    }
+    let grouped = responses
+        .group_by([(col(PIID) * lit(CLASSES) + class).alias(KEY)])
+        .agg(aggs)
         .with_columns([
             (col(KEY) / lit(CLASSES)).alias(PIID),
             (col(KEY) % lit(CLASSES)).alias("__class"),
@@ -1197,108 +955,6 @@ pub(crate) fn survey_quality(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The group-by that [`class_stats`] replaces.
-    fn class_stats_by_polars(responses: &DataFrame, n_dims: usize) -> PolarsResult<DataFrame> {
-        let class = when(col(VOIDED))
-            .then(lit(VOIDED_CLASS))
-            .when(col(VALID).not())
-            .then(lit(EXCLUDED))
-            .when(col(IS_CITIZEN))
-            .then(lit(VALID_CITIZEN))
-            .otherwise(lit(VALID_ASSESSOR));
-        let mut aggs = vec![
-            len().alias(stat("n", "", None)),
-            col(SCORE_S).mean().alias(stat("mean", "", None)),
-            col(SCORE_S).std(1).alias(stat("sd", "", None)),
-            col(SAT)
-                .cast(DataType::Float64)
-                .mean()
-                .alias(stat("sat", "", None)),
-            col(POOR)
-                .cast(DataType::Float64)
-                .mean()
-                .alias(stat("poor", "", None)),
-        ];
-        for d in 0..n_dims {
-            let x = col(dim_score(d));
-            aggs.push(x.clone().count().alias(stat("n", "", Some(d))));
-            aggs.push(x.clone().mean().alias(stat("mean", "", Some(d))));
-            aggs.push(x.std(1).alias(stat("sd", "", Some(d))));
-        }
-        responses
-            .clone()
-            .lazy()
-            .group_by([(col(PIID) * lit(CLASSES) + class).alias(KEY)])
-            .agg(aggs)
-            .sort([KEY], SortMultipleOptions::default())
-            .collect()
-    }
-
-    #[test]
-    fn class_stats_are_polars_group_by_to_the_last_bit() -> PolarsResult<()> {
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-        let n = 200_000;
-        let n_dims = 3;
-        // Scores with awkward fractions, nulls, and groups of every size
-        // (one row, all null, thousands of rows).
-        let score = |rng: &mut rand::rngs::StdRng| -> Option<f64> {
-            (rng.r#gen::<f64>() > 0.1).then(|| 100.0 * rng.r#gen::<f64>() / 3.0)
-        };
-        let flag = |rng: &mut rand::rngs::StdRng, p: f64| -> Option<bool> {
-            (rng.r#gen::<f64>() > 0.05).then(|| rng.r#gen::<f64>() < p)
-        };
-        let mut piid = Vec::with_capacity(n);
-        let (mut voided, mut valid, mut citizen) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut s, mut sat, mut poor) = (Vec::new(), Vec::new(), Vec::new());
-        let mut dims: Vec<Vec<Option<f64>>> = vec![Vec::new(); n_dims];
-        for _ in 0..n {
-            piid.push((rng.r#gen::<f64>().powi(3) * 5000.0) as u64);
-            voided.push(rng.r#gen::<f64>() < 0.02);
-            valid.push(rng.r#gen::<f64>() < 0.9);
-            citizen.push(rng.r#gen::<f64>() < 0.8);
-            s.push(score(&mut rng));
-            sat.push(flag(&mut rng, 0.6));
-            poor.push(flag(&mut rng, 0.1));
-            for d in dims.iter_mut() {
-                d.push(score(&mut rng));
-            }
-        }
-        let mut df = df!(
-            PIID => piid,
-            VOIDED => voided,
-            VALID => valid,
-            IS_CITIZEN => citizen,
-            SCORE_S => s,
-            SAT => sat,
-            POOR => poor,
-        )?;
-        for (d, values) in dims.into_iter().enumerate() {
-            df.with_column(Column::new(dim_score(d).into(), values))?;
-        }
-        let ours = class_stats(&df, n_dims)?;
-        let theirs = class_stats_by_polars(&df, n_dims)?;
-        assert_eq!(ours.get_column_names(), theirs.get_column_names());
-        assert!(ours.height() > 10_000);
-        for (a, b) in ours.columns().iter().zip(theirs.columns()) {
-            assert_eq!(a.dtype(), b.dtype(), "{}", a.name());
-            if a.dtype().is_float() {
-                let bits = |c: &Column| -> PolarsResult<Vec<Option<u64>>> {
-                    Ok(c.f64()?.iter().map(|x| x.map(f64::to_bits)).collect())
-                };
-                assert_eq!(bits(a)?, bits(b)?, "{}", a.name());
-            } else {
-                assert!(
-                    a.as_materialized_series()
-                        .equals_missing(b.as_materialized_series()),
-                    "{}",
-                    a.name()
-                );
-            }
-        }
-        Ok(())
-    }
 
     #[test]
     fn response_aggregates_count_per_dimension() -> PolarsResult<()> {
