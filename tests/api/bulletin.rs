@@ -6,8 +6,8 @@ use std::io::Read as _;
 use pingyi::domain::office::Role;
 use reqwest::StatusCode;
 
-use crate::helpers::*;
 use crate::helpers::office::*;
+use crate::helpers::*;
 
 async fn published(app: &TestApp) -> (Browser, String) {
     for period in ["2026-02", "2026-03"] {

@@ -5,8 +5,8 @@ use pingyi::domain::office::Role;
 use reqwest::StatusCode;
 use scraper::{Html, Selector};
 
-use crate::helpers::*;
 use crate::helpers::office::*;
+use crate::helpers::*;
 
 /// The cells of a table's first body row under each header, by header text.
 fn first_row(html: &str, table: &str) -> Vec<(String, String)> {
