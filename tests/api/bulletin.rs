@@ -11,9 +11,9 @@ use crate::helpers::*;
 
 async fn published(app: &TestApp) -> (Browser, String) {
     for period in ["2026-02", "2026-03"] {
-        responses(&app, "water-01", period, 3, 2, Some("内部意见：排队太久")).await;
-        responses(&app, "water-02", period, 30, 5, None).await;
-        responses(&app, "gas-01", period, 20, 4, None).await;
+        responses(app, "water-01", period, 3, 2, Some("内部意见：排队太久")).await;
+        responses(app, "water-02", period, 30, 5, None).await;
+        responses(app, "gas-01", period, 20, 4, None).await;
     }
     let (admin, csrf) = office_browser(app, "boss", Role::Admin, None).await;
     publish(app, &admin, &csrf, "2026-02").await;

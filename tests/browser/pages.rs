@@ -3,7 +3,19 @@
 //! pages in both languages; every page audited with axe.
 
 use crate::driver::{Browser, Setup, Viewport, tools};
-use crate::helpers::spawn_app_with;
+use crate::helpers::{TestApp, spawn_app_with};
+
+/// The app with its demo, and the last published period.
+async fn demo() -> (TestApp, String) {
+    let app = spawn_app_with(|s| s.demo_history = true).await;
+    let last = app
+        .state
+        .settings
+        .period_at(chrono::Utc::now())
+        .previous()
+        .to_string();
+    (app, last)
+}
 
 /// The document's scroll width and the viewport's width, in CSS pixels.
 async fn widths(b: &Browser) -> (i64, i64) {
@@ -21,13 +33,7 @@ async fn widths(b: &Browser) -> (i64, i64) {
 #[actix_web::test]
 async fn public_results_fit_a_phone_and_link_each_unit_to_its_history() {
     let Some(tools) = tools() else { return };
-    let app = spawn_app_with(|s| s.demo_history = true).await;
-    let last = app
-        .state
-        .settings
-        .period_at(chrono::Utc::now())
-        .previous()
-        .to_string();
+    let (app, last) = demo().await;
     for (lang, name) in [("zh-CN", "results_phone_zh"), ("en-GB", "results_phone_en")] {
         let b = Browser::open(
             &tools,
@@ -66,13 +72,7 @@ fn pdf_pages(pdf: &[u8]) -> usize {
 #[actix_web::test]
 async fn the_bulletin_prints_on_a4_with_every_category_and_no_table_cut() {
     let Some(tools) = tools() else { return };
-    let app = spawn_app_with(|s| s.demo_history = true).await;
-    let last = app
-        .state
-        .settings
-        .period_at(chrono::Utc::now())
-        .previous()
-        .to_string();
+    let (app, last) = demo().await;
     let categories = app.state.catalog.get().categories.len();
     let b = Browser::open(
         &tools,
@@ -138,14 +138,8 @@ async fn the_bulletin_prints_on_a4_with_every_category_and_no_table_cut() {
 #[actix_web::test]
 async fn the_office_bulletin_and_pages_pass_the_audit_in_both_languages() {
     let Some(tools) = tools() else { return };
-    let app = spawn_app_with(|s| s.demo_history = true).await;
+    let (app, last) = demo().await;
     crate::helpers::office::user(&app, "boss", pingyi::domain::office::Role::Admin, None).await;
-    let last = app
-        .state
-        .settings
-        .period_at(chrono::Utc::now())
-        .previous()
-        .to_string();
     for (viewport, lang, name) in [
         (Viewport::Desktop, "zh-CN", "office_desktop_zh"),
         (Viewport::Phone, "en-GB", "office_phone_en"),
