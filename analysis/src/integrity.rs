@@ -3,33 +3,29 @@
 //! a baseline of like institutions, and flags. It only reports: nothing here
 //! feeds an indicator.
 //!
-//! The row-level part is one streamed pass over the four optional
+//! The row-level part is a parallel pass over the four optional
 //! `responses` columns (`submitted_at`, `respondent`, `network`,
-//! `comment_key`), in `__rid` order like [`crate::answers`]: every
-//! `submitted_at` is checked, and each pool response keeps a few integers
-//! (its group, its instant, dictionary ids of its network and comment key, a
-//! 128-bit hash of its respondent). The per-group measures then run over
-//! small sorted slices; the baselines, z and flags are polars expressions
-//! over the (small) group table.
+//! `comment_key`), read with the other response columns, in pieces of rows:
+//! every `submitted_at` is checked, and each pool response keeps a few
+//! integers (its row, group and instant, 64-bit keys of its network and
+//! comment key). The pool rows are grouped by (period, institution) and each
+//! group's measures computed in parallel over small sorted slices, checking
+//! equal keys against the strings, so the figures are exact. The baselines,
+//! z and flags are then computed over the (small) group table.
 
 use std::cmp::Ordering;
 use std::hash::BuildHasher;
 
 use polars::prelude::*;
+use polars_core::runtime::RAYON;
+use polars_core::utils::rayon::prelude::*;
 
-use crate::answers::stream_batches;
 use crate::columns::*;
 use crate::error::{AnalysisError, input_err};
 use crate::indicators::{r6, round6};
 use crate::model::{IntegrityParams, Model};
 use crate::stages::KeyTables;
 use crate::stages::internal::*;
-
-/// Rows per batch of the streamed pass.
-const BATCH_ROWS: usize = 1 << 20;
-
-/// No value (a null network or comment key).
-const NONE: u32 = u32::MAX;
 
 /// Not in any pool (assessor or voided).
 const NOT_POOL: u32 = u32::MAX;
@@ -205,53 +201,66 @@ fn quote(s: &str) -> String {
 }
 
 // ---------------------------------------------------------------------------
-// The streamed pass
+// The row pass
 
-/// Distinct strings to dense ids, in order of first appearance.
-#[derive(Default)]
-struct Dictionary {
-    ids: PlHashMap<Box<str>, u32>,
+type StrArray = <StringType as PolarsDataType>::Array;
+
+/// One of the four text columns, chunk by chunk, with random access by row.
+struct Text<'a> {
+    arrays: Vec<&'a StrArray>,
+    /// First row of each chunk.
+    starts: Vec<usize>,
 }
 
-impl Dictionary {
-    fn id(&mut self, s: &str) -> u32 {
-        if let Some(&id) = self.ids.get(s) {
-            return id;
-        }
-        let id = self.ids.len() as u32;
-        self.ids.insert(s.into(), id);
-        id
+impl<'a> Text<'a> {
+    fn new(column: &'a StringChunked) -> Text<'a> {
+        let arrays: Vec<&StrArray> = column.downcast_iter().collect();
+        let starts = arrays
+            .iter()
+            .scan(0, |start, a| {
+                let first = *start;
+                *start += a.len();
+                Some(first)
+            })
+            .collect();
+        Text { arrays, starts }
     }
 
-    /// The strings by id (each allocated once, by the map).
-    fn into_names(self) -> Vec<Box<str>> {
-        let mut names: Vec<Box<str>> = vec![Box::from(""); self.ids.len()];
-        for (name, id) in self.ids {
-            names[id as usize] = name;
-        }
-        names
+    /// The value at `row`; an empty string is null (`integrity.md`).
+    fn get(&self, row: usize) -> Option<&'a str> {
+        let chunk = self.starts.partition_point(|&s| s <= row).checked_sub(1)?;
+        present(self.arrays.get(chunk)?.get(row - self.starts[chunk]))
+    }
+
+    /// The chunk holding `row`, read by row number (no empty-string rule).
+    fn slice(&self, row: usize) -> Option<Slice<'a>> {
+        let chunk = self.starts.partition_point(|&s| s <= row).checked_sub(1)?;
+        Some(Slice {
+            array: self.arrays.get(chunk)?,
+            start: self.starts[chunk],
+        })
+    }
+
+    /// Where a chunk of this column ends.
+    fn ends(&self) -> impl Iterator<Item = usize> + '_ {
+        self.starts
+            .iter()
+            .zip(&self.arrays)
+            .map(|(s, a)| s + a.len())
     }
 }
 
-/// What the pass keeps: per pool response (in `__rid` order) its group and
-/// values, and the first bad `submitted_at`.
-struct Walk<'k> {
-    /// Group (`__piid`) of each response, [`NOT_POOL`] outside every pool.
-    groups_of_rows: &'k [u32],
-    has_time: bool,
-    row: usize,
-    first_bad: Option<(usize, String)>,
-    group: Vec<u32>,
-    sec: Vec<i64>,
-    nanos: Vec<u32>,
-    /// (pool row, digits beyond nanoseconds), for the few that have them.
-    rest: Vec<(u32, Box<str>)>,
-    net: Vec<u32>,
-    nets: Dictionary,
-    comment: Vec<u32>,
-    comments: Dictionary,
-    /// The pool rows with a respondent, each as its [`respondent_key`].
-    respondents: Vec<u128>,
+/// One chunk of a [`Text`], indexed by row number.
+#[derive(Clone, Copy)]
+struct Slice<'a> {
+    array: &'a StrArray,
+    start: usize,
+}
+
+impl<'a> Slice<'a> {
+    fn get(&self, row: usize) -> Option<&'a str> {
+        self.array.get(row - self.start)
+    }
 }
 
 /// Null for an empty string (`respondent`, `network`, `comment_key`).
@@ -259,383 +268,396 @@ fn present(s: Option<&str>) -> Option<&str> {
     s.filter(|s| !s.is_empty())
 }
 
-/// A respondent's row as one sortable integer: 96 bits of hash of the
-/// respondent (identity within a period, compared without keeping millions
-/// of strings: two independent hashes, whose collision among even 10^8
-/// respondents has odds below 10^-13), then the group.
-fn respondent_key(s: &str, group: u32) -> u128 {
-    const A: PlFixedStateQuality = PlFixedStateQuality::with_seed(0x9e37_79b9_7f4a_7c15);
-    const B: PlFixedStateQuality = PlFixedStateQuality::with_seed(0xc2b2_ae3d_27d4_eb4f);
-    let low = B.hash_one(s) & 0xffff_ffff_0000_0000;
-    (u128::from(A.hash_one(s)) << 64) | u128::from(low) | u128::from(group)
+/// Seeds of the 64-bit keys of network, comment and respondent strings. A
+/// key only sorts and groups the strings: equal keys are always checked
+/// against the strings themselves, so a collision costs time, never a
+/// wrong figure.
+const HASHER: PlFixedStateQuality = PlFixedStateQuality::with_seed(0x9e37_79b9_7f4a_7c15);
+
+fn key(s: &str) -> u64 {
+    HASHER.hash_one(s)
 }
 
-/// The group of a [`respondent_key`].
+/// Rows per piece of the parallel row pass.
+const PIECE_ROWS: usize = 1 << 16;
+
+/// `PoolRow::flags`: the row has a network, a comment key, fraction digits
+/// beyond the nanosecond.
+const HAS_NET: u8 = 1;
+const HAS_COMMENT: u8 = 2;
+const HAS_REST: u8 = 4;
+
+/// What the measures need of one pool response.
+#[derive(Clone, Copy, Default)]
+struct PoolRow {
+    /// Row in `responses` (`__rid`).
+    row: u32,
+    group: u32,
+    /// The instant (see [`Stamp`]); its digits beyond the nanosecond, when
+    /// [`HAS_REST`], are parsed again from the text when compared.
+    sec: i64,
+    nanos: u32,
+    /// [`key`]s of the network and comment key, when present.
+    net: u64,
+    comment: u64,
+    flags: u8,
+}
+
+/// What one piece of rows gives: its first bad `submitted_at`, its pool
+/// rows and the keys of those with a respondent (see [`respondent_key`]).
+#[derive(Default)]
+struct Piece {
+    first_bad: Option<(usize, String)>,
+    pool: Vec<PoolRow>,
+    respondents: Vec<u128>,
+}
+
+/// A respondent's pool row as one sortable integer: the respondent's
+/// [`key`], its group, its row.
+fn respondent_key(respondent: &str, group: u32, row: u32) -> u128 {
+    (u128::from(key(respondent)) << 64) | (u128::from(group) << 32) | u128::from(row)
+}
+
 fn key_group(key: u128) -> u32 {
-    key as u32
+    (key >> 32) as u32
 }
 
-impl Walk<'_> {
-    fn batch(&mut self, mut batch: DataFrame) -> PolarsResult<()> {
-        batch.align_chunks_par();
-        let text = |name: &str| -> PolarsResult<StringChunked> {
-            let c = batch.column(name)?;
-            Ok(if c.dtype().is_string() {
-                c.str()?.clone()
-            } else {
-                c.cast(&DataType::String)?.str()?.clone()
-            })
+fn key_row(key: u128) -> usize {
+    key as u32 as usize
+}
+
+/// The four text columns of the responses.
+struct Columns<'a> {
+    submitted: Text<'a>,
+    respondent: Text<'a>,
+    network: Text<'a>,
+    comment: Text<'a>,
+}
+
+/// Checks the `submitted_at` of rows `rows` (a range of rows inside one
+/// chunk of every column, see [`Text::slice`]) and gathers their pool rows.
+fn piece(
+    columns: &Columns<'_>,
+    rows: std::ops::Range<usize>,
+    has_time: bool,
+    groups_of_rows: &[u32],
+) -> Piece {
+    let mut out = Piece::default();
+    let (Some(submitted), Some(respondent), Some(network), Some(comment)) = (
+        columns.submitted.slice(rows.start),
+        columns.respondent.slice(rows.start),
+        columns.network.slice(rows.start),
+        columns.comment.slice(rows.start),
+    ) else {
+        return out;
+    };
+    out.pool.reserve(rows.len());
+    for row in rows {
+        let text = submitted.get(row);
+        let stamp = if has_time {
+            // An empty string is as empty as a null (Parquet has both).
+            match text.filter(|s| !s.is_empty()).map(parse_stamp) {
+                Some(Ok(stamp)) => Some(stamp),
+                Some(Err(problem)) => {
+                    let value = quote(text.unwrap_or_default());
+                    let problem =
+                        format!("submitted_at '{value}' is not an RFC 3339 time: {problem}");
+                    out.first_bad = Some((row, problem));
+                    return out;
+                }
+                None => {
+                    out.first_bad = Some((row, "submitted_at is empty".to_owned()));
+                    return out;
+                }
+            }
+        } else {
+            None
         };
-        let (submitted, respondent, network, comment) = (
-            text(SUBMITTED_AT)?,
-            text(RESPONDENT)?,
-            text(NETWORK)?,
-            text(COMMENT_KEY)?,
-        );
-        let rows = submitted
-            .iter()
-            .zip(respondent.iter())
-            .zip(network.iter())
-            .zip(comment.iter());
-        for (((submitted, respondent), network), comment) in rows {
-            let row = self.row;
-            self.row += 1;
-            if self.first_bad.is_some() {
-                continue;
-            }
-            let stamp = if self.has_time {
-                // An empty string is as empty as a null (Parquet has both).
-                match submitted.filter(|s| !s.is_empty()).map(parse_stamp) {
-                    Some(Ok(stamp)) => Some(stamp),
-                    Some(Err(problem)) => {
-                        let value = quote(submitted.unwrap_or_default());
-                        self.first_bad = Some((
-                            row,
-                            format!("submitted_at '{value}' is not an RFC 3339 time: {problem}"),
-                        ));
-                        continue;
-                    }
-                    None => {
-                        self.first_bad = Some((row, "submitted_at is empty".to_owned()));
-                        continue;
-                    }
-                }
-            } else {
-                None
-            };
-            let group = self.groups_of_rows.get(row).copied().unwrap_or(NOT_POOL);
-            if group == NOT_POOL {
-                continue;
-            }
-            let p = self.group.len() as u32;
-            self.group.push(group);
-            if let Some(stamp) = stamp {
-                self.sec.push(stamp.sec);
-                self.nanos.push(stamp.nanos);
-                if !stamp.rest.is_empty() {
-                    self.rest.push((p, stamp.rest.into()));
-                }
-            }
-            self.net
-                .push(present(network).map_or(NONE, |s| self.nets.id(s)));
-            self.comment
-                .push(present(comment).map_or(NONE, |s| self.comments.id(s)));
-            if let Some(r) = present(respondent) {
-                self.respondents.push(respondent_key(r, group));
+        let group = groups_of_rows.get(row).copied().unwrap_or(NOT_POOL);
+        if group == NOT_POOL {
+            continue;
+        }
+        let mut pool_row = PoolRow {
+            row: row as u32,
+            group,
+            ..PoolRow::default()
+        };
+        if let Some(stamp) = stamp {
+            pool_row.sec = stamp.sec;
+            pool_row.nanos = stamp.nanos;
+            if !stamp.rest.is_empty() {
+                pool_row.flags |= HAS_REST;
             }
         }
-        Ok(())
+        if let Some(net) = present(network.get(row)) {
+            pool_row.net = key(net);
+            pool_row.flags |= HAS_NET;
+        }
+        if let Some(c) = present(comment.get(row)) {
+            pool_row.comment = key(c);
+            pool_row.flags |= HAS_COMMENT;
+        }
+        if let Some(r) = present(respondent.get(row)) {
+            out.respondents.push(respondent_key(r, group, pool_row.row));
+        }
+        out.pool.push(pool_row);
     }
+    out
 }
 
-/// Checks every `submitted_at` and gathers the pool rows (see [`Walk`]).
-///
-/// `keys` is the response table of [`crate::stages::response_keys`]
-/// (`__rid` order), `ids` the `response_id`s (for messages), `responses` the
-/// normalised responses (a fresh scan of them is streamed).
-fn walk<'k>(
-    responses: LazyFrame,
-    has_time: bool,
-    groups_of_rows: &'k [u32],
-    ids: &Column,
-) -> Result<Walk<'k>, AnalysisError> {
-    let mut walk = Walk {
-        groups_of_rows,
-        has_time,
-        row: 0,
-        first_bad: None,
-        group: Vec::new(),
-        sec: Vec::new(),
-        nanos: Vec::new(),
-        rest: Vec::new(),
-        net: Vec::new(),
-        nets: Dictionary::default(),
-        comment: Vec::new(),
-        comments: Dictionary::default(),
-        respondents: Vec::new(),
+/// The instant of a pool row, `shift` seconds later, compared with that of
+/// another at full precision.
+fn cmp_instants(a: &PoolRow, shift: i64, b: &PoolRow, submitted: &Text<'_>) -> Ordering {
+    let rest = |r: &PoolRow| -> &str {
+        if r.flags & HAS_REST == 0 {
+            return "";
+        }
+        submitted
+            .get(r.row as usize)
+            .and_then(|s| parse_stamp(s).ok())
+            .map_or("", |s| s.rest)
     };
-    let query = responses.select([
-        col(SUBMITTED_AT),
-        col(RESPONDENT),
-        col(NETWORK),
-        col(COMMENT_KEY),
-    ]);
-    stream_batches(RESPONSES, query, BATCH_ROWS, |batch| walk.batch(batch))?;
-    if let Some((row, problem)) = walk.first_bad.take() {
-        let id = ids.str()?.get(row).filter(|id| !id.is_empty()).map_or_else(
-            || format!("row {}", row + 1),
-            |id| format!("response_id '{}'", quote(id)),
-        );
-        return input_err(RESPONSES, id, problem);
+    (a.sec.saturating_add(shift), a.nanos)
+        .cmp(&(b.sec, b.nanos))
+        .then_with(|| {
+            if (a.flags | b.flags) & HAS_REST == 0 {
+                Ordering::Equal
+            } else {
+                rest(a).cmp(rest(b))
+            }
+        })
+}
+
+/// The distinct strings among `rows` (pairs of [`key`] and row), each as
+/// (count, a row holding it). Sorts `rows`. Rows with equal keys are checked
+/// against the text; a collision is split by the strings.
+fn distinct(rows: &mut [(u64, u32)], text: &Text<'_>) -> Vec<(usize, u32)> {
+    rows.sort_unstable();
+    let mut out = Vec::new();
+    for run in rows.chunk_by_mut(|a, b| a.0 == b.0) {
+        let first = text.get(run[0].1 as usize);
+        if run[1..].iter().all(|r| text.get(r.1 as usize) == first) {
+            out.push((run.len(), run[0].1));
+            continue;
+        }
+        run.sort_by(|a, b| text.get(a.1 as usize).cmp(&text.get(b.1 as usize)));
+        for same in run.chunk_by(|a, b| text.get(a.1 as usize) == text.get(b.1 as usize)) {
+            out.push((same.len(), same[0].1));
+        }
     }
-    Ok(walk)
+    out
 }
 
-// ---------------------------------------------------------------------------
-// Per-group measures
-
-/// The measures that need the row-level pass, one entry per group with a
-/// pool, as columns.
-#[derive(Default)]
-struct GroupMeasures {
-    piid: Vec<u64>,
-    network_top_share: Vec<Option<f64>>,
-    top_network: Vec<Option<String>>,
-    top_network_n: Vec<Option<i64>>,
-    burst_share: Vec<Option<f64>>,
-    burst_start: Vec<Option<String>>,
-    burst_n: Vec<Option<i64>>,
-    duplicate_comment_share: Vec<Option<f64>>,
-    top_comment_key: Vec<Option<String>>,
-    top_comment_n: Vec<Option<i64>>,
-    roaming_share: Vec<Option<f64>>,
-}
-
-/// The most frequent id of a sorted slice and its count; ties go to the
-/// smallest name.
-fn top(sorted: &[u32], names: &[Box<str>]) -> Option<(u32, usize)> {
-    let mut best: Option<(u32, usize)> = None;
-    for run in sorted.chunk_by(|a, b| a == b) {
-        let (id, n) = (run[0], run.len());
+/// The most frequent of [`distinct`]'s strings and its count; ties go to the
+/// smallest string.
+fn top(counts: &[(usize, u32)], text: &Text<'_>) -> Option<(usize, u32)> {
+    let mut best: Option<(usize, u32)> = None;
+    for &(n, row) in counts {
         let better = match best {
             None => true,
-            Some((b, bn)) => n > bn || (n == bn && names.get(id as usize) < names.get(b as usize)),
+            Some((bn, b)) => n > bn || (n == bn && text.get(row as usize) < text.get(b as usize)),
         };
         if better {
-            best = Some((id, n));
+            best = Some((n, row));
         }
     }
     best
 }
 
-fn name(names: &[Box<str>], id: u32) -> Option<String> {
-    names.get(id as usize).map(|s| s.to_string())
-}
-
-/// For each group (`__piid`), the number of its pool responses whose
-/// respondent roams: appears on pool responses of at least `min_distinct`
-/// institutions of the period. Sorted, a respondent's rows of one period
-/// are one run (same hash, same period), its institutions sub-runs (the
+/// For each group, the number of its pool responses whose respondent roams:
+/// appears on pool responses of at least `min_distinct` institutions of the
+/// period. Sorted, a respondent's rows of one period are one run (same key,
+/// same period, after checking the strings), its institutions sub-runs (the
 /// group is `period * n_institutions + institution`).
 fn roaming_counts(
-    mut respondents: Vec<u128>,
+    respondents: &[u128],
+    text: &Text<'_>,
     n_institutions: u32,
     min_distinct: i64,
     counts: &mut [u32],
 ) {
-    respondents.sort_unstable();
     let period = |k: u128| key_group(k) / n_institutions.max(1);
-    let same = |a: &u128, b: &u128| a >> 32 == b >> 32 && period(*a) == period(*b);
-    for run in respondents.chunk_by(same) {
-        // Most respondents rate one institution: no need to look closer.
-        if (run.len() as i64) < min_distinct {
-            continue;
-        }
-        let institutions: Vec<&[u128]> = run.chunk_by(|a, b| a == b).collect();
+    let same = |a: &u128, b: &u128| a >> 64 == b >> 64 && period(*a) == period(*b);
+    let count = |run: &[u128], counts: &mut [u32]| {
+        let institutions: Vec<&[u128]> = run
+            .chunk_by(|a, b| key_group(*a) == key_group(*b))
+            .collect();
         if (institutions.len() as i64) < min_distinct {
-            continue;
+            return;
         }
         for rows in institutions {
             if let Some(c) = counts.get_mut(key_group(rows[0]) as usize) {
                 *c += rows.len() as u32;
             }
         }
-    }
-}
-
-fn measures(
-    walk: Walk<'_>,
-    n_groups: usize,
-    n_institutions: u32,
-    p: &IntegrityParams,
-) -> GroupMeasures {
-    // Pool rows grouped by group (a counting sort), each group in row order.
-    let mut start = vec![0u32; n_groups + 1];
-    for &g in &walk.group {
-        start[g as usize + 1] += 1;
-    }
-    for g in 0..n_groups {
-        start[g + 1] += start[g];
-    }
-    let mut next = start.clone();
-    let mut order = vec![0u32; walk.group.len()];
-    for (row, &g) in walk.group.iter().enumerate() {
-        order[next[g as usize] as usize] = row as u32;
-        next[g as usize] += 1;
-    }
-    drop(next);
-    let mut with_respondent = vec![0u32; n_groups];
-    for &key in &walk.respondents {
-        with_respondent[key_group(key) as usize] += 1;
-    }
-    let mut roaming = vec![0u32; n_groups];
-    roaming_counts(
-        walk.respondents,
-        n_institutions,
-        p.roaming_institutions,
-        &mut roaming,
-    );
-    let net_names = walk.nets.into_names();
-    let comment_names = walk.comments.into_names();
-    let rest_of = |row: u32| -> &str {
-        walk.rest
-            .binary_search_by_key(&row, |(r, _)| *r)
-            .map_or("", |i| &walk.rest[i].1)
     };
-    let stamp = |row: u32| Stamp {
-        sec: walk.sec[row as usize],
-        nanos: walk.nanos[row as usize],
-        rest: rest_of(row),
-    };
-    let window_secs = p.burst_window_minutes.saturating_mul(60);
-    let mut out = GroupMeasures::default();
-    let mut ids: Vec<u32> = Vec::new();
-    let mut timed: Vec<u32> = Vec::new();
-    for g in 0..n_groups {
-        let rows = &order[start[g] as usize..start[g + 1] as usize];
-        if rows.is_empty() {
+    for run in respondents.chunk_by(same) {
+        // Most respondents rate one institution: no need to look closer
+        // (nor at the strings: a run mixing respondents is shorter than
+        // each of theirs would need to be).
+        if (run.len() as i64) < min_distinct {
             continue;
         }
-        let n = rows.len() as f64;
-        out.piid.push(g as u64);
-
-        ids.clear();
-        ids.extend(
-            rows.iter()
-                .map(|&r| walk.net[r as usize])
-                .filter(|&i| i != NONE),
-        );
-        ids.sort_unstable();
-        match top(&ids, &net_names) {
-            Some((id, count)) => {
-                out.network_top_share.push(Some(count as f64 / n));
-                out.top_network.push(name(&net_names, id));
-                out.top_network_n.push(Some(count as i64));
-            }
-            None => {
-                out.network_top_share.push(None);
-                out.top_network.push(None);
-                out.top_network_n.push(None);
-            }
+        let first = text.get(key_row(run[0]));
+        if run[1..].iter().all(|&k| text.get(key_row(k)) == first) {
+            count(run, counts);
+            continue;
         }
-
-        // Timed: pool rows with a network; none without the time column.
-        timed.clear();
-        if walk.has_time {
-            timed.extend(
-                rows.iter()
-                    .copied()
-                    .filter(|&r| walk.net[r as usize] != NONE),
-            );
+        // Two respondents with one key: split by the strings, each keeping
+        // its rows in key (group) order.
+        let mut split = run.to_vec();
+        split.sort_by(|&a, &b| {
+            text.get(key_row(a))
+                .cmp(&text.get(key_row(b)))
+                .then(a.cmp(&b))
+        });
+        for one in split.chunk_by(|&a, &b| text.get(key_row(a)) == text.get(key_row(b))) {
+            count(one, counts);
         }
-        timed.sort_unstable_by(|&a, &b| stamp(a).cmp(&stamp(b)));
-        let mut best: Option<(usize, u32)> = None;
-        let mut j = 0;
-        for (i, &row) in timed.iter().enumerate() {
-            let t = stamp(row);
-            let end = Stamp {
-                sec: t.sec.saturating_add(window_secs),
-                ..t
-            };
-            while j < timed.len() && stamp(timed[j]) < end {
-                j += 1;
-            }
-            // Equal instants: the first of them has the largest count, so
-            // the first row reaching the maximum is the earliest `t`.
-            let count = j - i;
-            if best.is_none_or(|(b, _)| count > b) {
-                best = Some((count, row));
-            }
-        }
-        match best {
-            Some((count, row)) => {
-                out.burst_share.push(Some(count as f64 / n));
-                out.burst_start.push(Some(format_stamp(
-                    walk.sec[row as usize],
-                    walk.nanos[row as usize],
-                )));
-                out.burst_n.push(Some(count as i64));
-            }
-            None => {
-                out.burst_share.push(None);
-                out.burst_start.push(None);
-                out.burst_n.push(None);
-            }
-        }
-
-        ids.clear();
-        ids.extend(
-            rows.iter()
-                .map(|&r| walk.comment[r as usize])
-                .filter(|&i| i != NONE),
-        );
-        ids.sort_unstable();
-        if (ids.len() as i64) < p.min_comments {
-            out.duplicate_comment_share.push(None);
-            out.top_comment_key.push(None);
-            out.top_comment_n.push(None);
-        } else {
-            let repeated: usize = ids
-                .chunk_by(|a, b| a == b)
-                .filter(|run| run.len() >= 2)
-                .map(<[u32]>::len)
-                .sum();
-            out.duplicate_comment_share
-                .push(Some(repeated as f64 / ids.len() as f64));
-            match top(&ids, &comment_names).filter(|(_, count)| *count >= 2) {
-                Some((id, count)) => {
-                    out.top_comment_key.push(name(&comment_names, id));
-                    out.top_comment_n.push(Some(count as i64));
-                }
-                None => {
-                    out.top_comment_key.push(None);
-                    out.top_comment_n.push(None);
-                }
-            }
-        }
-
-        out.roaming_share
-            .push((with_respondent[g] > 0).then(|| f64::from(roaming[g]) / n));
     }
-    out
 }
 
-impl GroupMeasures {
-    fn into_frame(self) -> PolarsResult<DataFrame> {
-        df!(
-            PIID => self.piid,
-            NETWORK_TOP_SHARE => self.network_top_share,
-            TOP_NETWORK => self.top_network,
-            TOP_NETWORK_N => self.top_network_n,
-            BURST_SHARE => self.burst_share,
-            BURST_START => self.burst_start,
-            BURST_N => self.burst_n,
-            DUPLICATE_COMMENT_SHARE => self.duplicate_comment_share,
-            TOP_COMMENT_KEY => self.top_comment_key,
-            TOP_COMMENT_N => self.top_comment_n,
-            ROAMING_SHARE => self.roaming_share,
-        )
+/// The measures of one group (a non-empty run of pool rows of one group).
+struct GroupOut {
+    piid: u64,
+    network: Option<(f64, String, i64)>,
+    burst: Option<(f64, String, i64)>,
+    /// The share, and the top key with its count when it occurs twice.
+    comment: Option<(f64, Option<(String, i64)>)>,
+    roaming: Option<f64>,
+}
+
+/// Reused buffers of [`group_measures`].
+#[derive(Default)]
+struct Scratch {
+    keys: Vec<(u64, u32)>,
+    timed: Vec<PoolRow>,
+}
+
+fn group_measures(
+    rows: &[PoolRow],
+    columns: &Columns<'_>,
+    has_time: bool,
+    with_respondent: &[u32],
+    roaming: &[u32],
+    p: &IntegrityParams,
+    scratch: &mut Scratch,
+) -> GroupOut {
+    let g = rows[0].group as usize;
+    let n = rows.len() as f64;
+    let name = |text: &Text<'_>, row: u32| text.get(row as usize).unwrap_or_default().to_owned();
+
+    let keys = &mut scratch.keys;
+    keys.clear();
+    keys.extend(
+        rows.iter()
+            .filter(|r| r.flags & HAS_NET != 0)
+            .map(|r| (r.net, r.row)),
+    );
+    let network = top(&distinct(keys, &columns.network), &columns.network)
+        .map(|(count, row)| (count as f64 / n, name(&columns.network, row), count as i64));
+
+    // Timed: pool rows with a network; none without the time column.
+    let timed = &mut scratch.timed;
+    timed.clear();
+    if has_time {
+        timed.extend(rows.iter().filter(|r| r.flags & HAS_NET != 0).copied());
     }
+    let submitted = &columns.submitted;
+    timed.sort_unstable_by(|a, b| cmp_instants(a, 0, b, submitted));
+    let window_secs = p.burst_window_minutes.saturating_mul(60);
+    let mut best: Option<(usize, PoolRow)> = None;
+    let mut j = 0;
+    for (i, t) in timed.iter().enumerate() {
+        // Count the instants before t + window.
+        while j < timed.len() && cmp_instants(t, window_secs, &timed[j], submitted).is_gt() {
+            j += 1;
+        }
+        // Equal instants: the first of them has the largest count, so the
+        // first row reaching the maximum is the earliest `t`.
+        let count = j - i;
+        if best.is_none_or(|(b, _)| count > b) {
+            best = Some((count, *t));
+        }
+    }
+    let burst =
+        best.map(|(count, t)| (count as f64 / n, format_stamp(t.sec, t.nanos), count as i64));
+
+    keys.clear();
+    keys.extend(
+        rows.iter()
+            .filter(|r| r.flags & HAS_COMMENT != 0)
+            .map(|r| (r.comment, r.row)),
+    );
+    let comment = if (keys.len() as i64) < p.min_comments {
+        None
+    } else {
+        let with_comment = keys.len() as f64;
+        let counts = distinct(keys, &columns.comment);
+        let repeated: usize = counts.iter().map(|c| c.0).filter(|&c| c >= 2).sum();
+        let top_key = top(&counts, &columns.comment)
+            .filter(|(count, _)| *count >= 2)
+            .map(|(count, row)| (name(&columns.comment, row), count as i64));
+        Some((repeated as f64 / with_comment, top_key))
+    };
+
+    GroupOut {
+        piid: g as u64,
+        network,
+        burst,
+        comment,
+        roaming: (with_respondent.get(g).copied().unwrap_or(0) > 0)
+            .then(|| f64::from(roaming.get(g).copied().unwrap_or(0)) / n),
+    }
+}
+
+/// The per-group measures as a table keyed by `__piid`.
+fn measures_frame(groups: Vec<GroupOut>) -> PolarsResult<DataFrame> {
+    let mut piid = Vec::with_capacity(groups.len());
+    let mut network_top_share = Vec::with_capacity(groups.len());
+    let mut top_network = Vec::with_capacity(groups.len());
+    let mut top_network_n = Vec::with_capacity(groups.len());
+    let mut burst_share = Vec::with_capacity(groups.len());
+    let mut burst_start = Vec::with_capacity(groups.len());
+    let mut burst_n = Vec::with_capacity(groups.len());
+    let mut duplicate_comment_share = Vec::with_capacity(groups.len());
+    let mut top_comment_key = Vec::with_capacity(groups.len());
+    let mut top_comment_n = Vec::with_capacity(groups.len());
+    let mut roaming_share = Vec::with_capacity(groups.len());
+    for g in groups {
+        piid.push(g.piid);
+        let (share, name, count) = g
+            .network
+            .map_or((None, None, None), |(s, t, c)| (Some(s), Some(t), Some(c)));
+        network_top_share.push(share);
+        top_network.push(name);
+        top_network_n.push(count);
+        let (share, start, count) = g
+            .burst
+            .map_or((None, None, None), |(s, t, c)| (Some(s), Some(t), Some(c)));
+        burst_share.push(share);
+        burst_start.push(start);
+        burst_n.push(count);
+        let (share, top) = g.comment.map_or((None, None), |(s, t)| (Some(s), t));
+        duplicate_comment_share.push(share);
+        let (key, count) = top.map_or((None, None), |(k, c)| (Some(k), Some(c)));
+        top_comment_key.push(key);
+        top_comment_n.push(count);
+        roaming_share.push(g.roaming);
+    }
+    df!(
+        PIID => piid,
+        NETWORK_TOP_SHARE => network_top_share,
+        TOP_NETWORK => top_network,
+        TOP_NETWORK_N => top_network_n,
+        BURST_SHARE => burst_share,
+        BURST_START => burst_start,
+        BURST_N => burst_n,
+        DUPLICATE_COMMENT_SHARE => duplicate_comment_share,
+        TOP_COMMENT_KEY => top_comment_key,
+        TOP_COMMENT_N => top_comment_n,
+        ROAMING_SHARE => roaming_share,
+    )
 }
 
 // ---------------------------------------------------------------------------
@@ -645,13 +667,18 @@ impl GroupMeasures {
 /// comment, roaming), one row per (period, institution) with a pool, keyed
 /// by `__piid`; refuses a bad `submitted_at`.
 ///
-/// `responses` is the normalised responses scan (streamed once more, for
-/// the four optional columns), `has_time` whether it has `submitted_at`,
-/// `keys` the response keys (`__rid` order, see
-/// [`crate::stages::response_keys`]), `ids` the `response_id`s (for
-/// messages), `n_groups` the number of (period, institution) pairs.
+/// `texts` holds the four optional columns (`submitted_at`, `respondent`,
+/// `network`, `comment_key`, as text; all null when missing) in `__rid`
+/// order, `has_time` whether the input has `submitted_at`, `keys` the
+/// response keys (`__rid` order, see [`crate::stages::response_keys`]),
+/// `ids` the `response_id`s (for messages), `n_groups` the number of
+/// (period, institution) pairs.
+///
+/// The rows are checked and reduced to integers in parallel pieces; the
+/// pool rows are then grouped (a counting sort) and each group's measures
+/// computed in parallel over small sorted slices.
 pub(crate) fn row_measures(
-    responses: LazyFrame,
+    texts: &DataFrame,
     has_time: bool,
     keys: &DataFrame,
     ids: &Column,
@@ -660,9 +687,11 @@ pub(crate) fn row_measures(
     params: &IntegrityParams,
 ) -> Result<DataFrame, AnalysisError> {
     let n_inst = u32::try_from(n_institutions).ok();
-    let (Some(n_inst), true) = (n_inst, u32::try_from(n_groups).is_ok_and(|n| n < NOT_POOL)) else {
+    let fits =
+        u32::try_from(n_groups).is_ok_and(|n| n < NOT_POOL) && u32::try_from(keys.height()).is_ok();
+    let (Some(n_inst), true) = (n_inst, fits) else {
         return Err(AnalysisError::Polars(polars_err!(
-            ComputeError: "too many period-institution pairs for the integrity stage"
+            ComputeError: "too many responses or period-institution pairs for the integrity stage"
         )));
     };
     // The group of each response, NOT_POOL outside the pools.
@@ -681,8 +710,122 @@ pub(crate) fn row_measures(
         .map(|g| g.unwrap_or(NOT_POOL))
         .collect();
     drop(pool);
-    let walked = walk(responses, has_time, &groups_of_rows, ids)?;
-    Ok(measures(walked, n_groups, n_inst, params).into_frame()?)
+
+    let text = |name: &str| -> PolarsResult<StringChunked> {
+        let c = texts.column(name)?;
+        Ok(if c.dtype().is_string() {
+            c.str()?.clone()
+        } else {
+            c.cast(&DataType::String)?.str()?.clone()
+        })
+    };
+    let (submitted, respondent, network, comment) = (
+        text(SUBMITTED_AT)?,
+        text(RESPONDENT)?,
+        text(NETWORK)?,
+        text(COMMENT_KEY)?,
+    );
+    let columns = Columns {
+        submitted: Text::new(&submitted),
+        respondent: Text::new(&respondent),
+        network: Text::new(&network),
+        comment: Text::new(&comment),
+    };
+    // Pieces of rows that cross no chunk boundary of any column (the
+    // columns come from one read, but need not share their chunks; aligning
+    // them would copy them).
+    let mut cuts: Vec<usize> = [
+        &columns.submitted,
+        &columns.respondent,
+        &columns.network,
+        &columns.comment,
+    ]
+    .iter()
+    .flat_map(|t| t.ends())
+    .collect();
+    cuts.push(0);
+    cuts.sort_unstable();
+    cuts.dedup();
+    let pieces: Vec<std::ops::Range<usize>> = cuts
+        .windows(2)
+        .flat_map(|w| {
+            (w[0]..w[1])
+                .step_by(PIECE_ROWS)
+                .map(move |from| from..(from + PIECE_ROWS).min(w[1]))
+        })
+        .collect();
+    let mut pieces: Vec<Piece> = RAYON.install(|| {
+        pieces
+            .into_par_iter()
+            .map(|rows| piece(&columns, rows, has_time, &groups_of_rows))
+            .collect()
+    });
+    drop(groups_of_rows);
+    if let Some((row, problem)) = pieces.iter().find_map(|p| p.first_bad.clone()) {
+        let id = ids.str()?.get(row).filter(|id| !id.is_empty()).map_or_else(
+            || format!("row {}", row + 1),
+            |id| format!("response_id '{}'", quote(id)),
+        );
+        return input_err(RESPONSES, id, problem);
+    }
+
+    // Roaming, over every period's respondents at once.
+    let mut respondents: Vec<u128> =
+        Vec::with_capacity(pieces.iter().map(|p| p.respondents.len()).sum());
+    let mut with_respondent = vec![0u32; n_groups];
+    for p in &mut pieces {
+        for &k in &p.respondents {
+            with_respondent[key_group(k) as usize] += 1;
+        }
+        respondents.extend_from_slice(&std::mem::take(&mut p.respondents));
+    }
+    RAYON.install(|| respondents.par_sort_unstable());
+    let mut roaming = vec![0u32; n_groups];
+    roaming_counts(
+        &respondents,
+        &columns.respondent,
+        n_inst,
+        params.roaming_institutions,
+        &mut roaming,
+    );
+    drop(respondents);
+
+    // Pool rows grouped by group (a counting sort), each group in row order.
+    let mut next = vec![0usize; n_groups + 1];
+    for p in &pieces {
+        for r in &p.pool {
+            next[r.group as usize + 1] += 1;
+        }
+    }
+    for g in 0..n_groups {
+        next[g + 1] += next[g];
+    }
+    let mut grouped = vec![PoolRow::default(); next[n_groups]];
+    for p in pieces {
+        for r in p.pool {
+            grouped[next[r.group as usize]] = r;
+            next[r.group as usize] += 1;
+        }
+    }
+    drop(next);
+
+    let groups: Vec<GroupOut> = RAYON.install(|| {
+        grouped
+            .par_chunk_by(|a, b| a.group == b.group)
+            .map_init(Scratch::default, |scratch, rows| {
+                group_measures(
+                    rows,
+                    &columns,
+                    has_time,
+                    &with_respondent,
+                    &roaming,
+                    params,
+                    scratch,
+                )
+            })
+            .collect()
+    });
+    Ok(measures_frame(groups)?)
 }
 
 /// The `integrity` table from [`row_measures`] and the classified responses
@@ -926,27 +1069,84 @@ mod tests {
         }
     }
 
+    /// Keys of `(respondent, group)` rows (row = position), sorted, and
+    /// the respondent column they index.
+    fn respondent_rows(rows: &[(&str, u32)]) -> (Vec<u128>, StringChunked) {
+        let mut keys: Vec<u128> = rows
+            .iter()
+            .enumerate()
+            .map(|(row, (r, g))| respondent_key(r, *g, row as u32))
+            .collect();
+        keys.sort_unstable();
+        let column =
+            StringChunked::from_iter_values(RESPONDENT.into(), rows.iter().map(|(r, _)| *r));
+        (keys, column)
+    }
+
     #[test]
     fn roaming_counts_distinct_institutions_per_period() {
         let n_inst = 10;
-        let k = respondent_key;
         // "a": institutions 1, 2, 2, 3 of period 0 (3 distinct) and 4 of
         // period 1; "b": institution 1 only, twice.
-        let rows = vec![
-            k("a", 1),
-            k("a", 2),
-            k("b", 1),
-            k("a", 2),
-            k("a", 3),
-            k("a", 14),
-            k("b", 1),
-        ];
+        let (keys, column) = respondent_rows(&[
+            ("a", 1),
+            ("a", 2),
+            ("b", 1),
+            ("a", 2),
+            ("a", 3),
+            ("a", 14),
+            ("b", 1),
+        ]);
+        let text = Text::new(&column);
         let mut counts = vec![0; 20];
-        roaming_counts(rows.clone(), n_inst, 3, &mut counts);
+        roaming_counts(&keys, &text, n_inst, 3, &mut counts);
         assert_eq!(&counts[..5], &[0, 1, 2, 1, 0]);
         assert_eq!(counts[14], 0);
         let mut counts = vec![0; 20];
-        roaming_counts(rows, n_inst, 4, &mut counts);
+        roaming_counts(&keys, &text, n_inst, 4, &mut counts);
         assert!(counts.iter().all(|&c| c == 0));
+    }
+
+    #[test]
+    fn respondents_sharing_a_key_are_told_apart_by_their_strings() {
+        // "a" at institutions 1, 2, 3 and "b" at 4, 5, all with one key: one
+        // roamer (with 3 institutions needed), not a roamer of five.
+        let rows: [(&str, u32); 5] = [("a", 1), ("b", 4), ("a", 2), ("b", 5), ("a", 3)];
+        let column =
+            StringChunked::from_iter_values(RESPONDENT.into(), rows.iter().map(|(r, _)| *r));
+        let mut keys: Vec<u128> = rows
+            .iter()
+            .enumerate()
+            .map(|(row, (_, g))| (7u128 << 64) | (u128::from(*g) << 32) | row as u128)
+            .collect();
+        keys.sort_unstable();
+        let text = Text::new(&column);
+        let mut counts = vec![0; 10];
+        roaming_counts(&keys, &text, 10, 3, &mut counts);
+        assert_eq!(&counts[..6], &[0, 1, 1, 1, 0, 0]);
+        let mut counts = vec![0; 10];
+        roaming_counts(&keys, &text, 10, 2, &mut counts);
+        assert_eq!(&counts[..6], &[0, 1, 1, 1, 1, 1]);
+    }
+
+    #[test]
+    fn strings_sharing_a_key_are_counted_apart() {
+        let column = StringChunked::from_iter_values(
+            NETWORK.into(),
+            ["x", "y", "x", "y", "y", "z"].into_iter(),
+        );
+        let text = Text::new(&column);
+        // Every row with key 1: three strings, "y" the most frequent.
+        let mut rows: Vec<(u64, u32)> = (0..6).map(|r| (1, r)).collect();
+        let mut counts = distinct(&mut rows, &text);
+        counts.sort_unstable();
+        assert_eq!(counts.iter().map(|c| c.0).collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!(
+            top(&counts, &text).map(|(n, row)| (n, text.get(row as usize))),
+            Some((3, Some("y")))
+        );
+        // A tie goes to the smallest string.
+        let tie = [(2, 1), (2, 0)];
+        assert_eq!(top(&tie, &text), Some((2, 0)));
     }
 }

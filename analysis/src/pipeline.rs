@@ -49,6 +49,11 @@ pub fn run(inputs: Inputs, model: &Model) -> Result<Outputs, AnalysisError> {
             col(VOIDED),
             col(bad(DURATION_MS)),
             col(bad(VOIDED)),
+            // The integrity columns, read in the same pass (see below).
+            col(SUBMITTED_AT),
+            col(RESPONDENT),
+            col(NETWORK),
+            col(COMMENT_KEY),
         ])
         .collect()
         .map_err(unreadable(RESPONSES))?;
@@ -56,7 +61,33 @@ pub fn run(inputs: Inputs, model: &Model) -> Result<Outputs, AnalysisError> {
     clock.lap("responses");
     let periods = period_table(&periods)?;
     let keys = KeyTables::new(&institutions, &periods, &categories)?;
-    let responses = responses.with_row_index(RID.into(), None)?;
+    // The integrity columns apart (in a block, so that no other handle
+    // keeps them alive once the row pass below is done).
+    let (responses, texts) = {
+        let mut all = responses;
+        let texts = [SUBMITTED_AT, RESPONDENT, NETWORK, COMMENT_KEY]
+            .into_iter()
+            .map(|c| all.drop_in_place(c))
+            .collect::<PolarsResult<Vec<Column>>>()?;
+        let texts = DataFrame::new(all.height(), texts)?;
+        (all.with_row_index(RID.into(), None)?, texts)
+    };
+    let response_keys = stages::response_keys(&responses, &institutions, &periods)?;
+    // The integrity stage's row pass runs now, while the answers are not
+    // yet in memory and its text columns can go right after; a bad
+    // `submitted_at` is reported where it always was, after the answers'
+    // checks.
+    let integrity_rows = integrity::row_measures(
+        &texts,
+        has_time,
+        &response_keys,
+        responses.column(RESPONSE_ID)?,
+        keys.piid.height(),
+        n_institutions,
+        &model.integrity,
+    );
+    drop(texts);
+    clock.lap("integrity (rows)");
 
     let answers_lf = normalise(ANSWERS, answers, ANSWER_COLUMNS)?;
     let answers::Encoded {
@@ -65,11 +96,13 @@ pub fn run(inputs: Inputs, model: &Model) -> Result<Outputs, AnalysisError> {
         flagged,
     } = answers::encode(answers_lf.clone(), &responses, model.scale_points)?;
     validate::answer_rows(flagged, &compact, answers_lf.clone(), &responses, model)?;
+    drop(responses);
     clock.lap("encode answers");
     let compact = stages::sort_by_response(compact)?;
     validate::duplicate_answers(&compact, answers_lf.clone())?;
     clock.lap("sort answers");
-    let aggregates = stages::response_aggregates(&compact, items.dims.len(), responses.height())?;
+    let aggregates =
+        stages::response_aggregates(&compact, items.dims.len(), response_keys.height())?;
     clock.lap("response aggregates");
     validate::dimension_weights(
         model,
@@ -79,19 +112,8 @@ pub fn run(inputs: Inputs, model: &Model) -> Result<Outputs, AnalysisError> {
         responses_lf.clone(),
     )?;
 
-    let ids = responses.column(RESPONSE_ID)?.clone();
-    let responses = stages::response_keys(&responses, &institutions, &periods)?;
-    let integrity_rows = integrity::row_measures(
-        responses_lf,
-        has_time,
-        &responses,
-        &ids,
-        keys.piid.height(),
-        n_institutions,
-        &model.integrity,
-    )?;
-    drop(ids);
-    clock.lap("integrity (rows)");
+    let integrity_rows = integrity_rows?;
+    let responses = response_keys;
     // Row by row, so the streaming engine computes it in small morsels:
     // the in-memory engine made every intermediate expression a fresh
     // 10M-row column, and touching that much new memory cost more than the

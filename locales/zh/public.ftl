@@ -3,4 +3,3 @@ results_period = 期次
 results_history_intro = 本单位历次公布的评议结果：得分（0–100，已按样本量调整）、等级及在本行业的排名。
 results_history_none = 尚无公布的结果。
 results_rate_it = 评价本单位
-results_bulletin_link = 本期通报（可打印）

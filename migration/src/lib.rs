@@ -16,9 +16,9 @@ mod m20261128_000102_create_snapshots;
 mod m20261128_000103_create_audit_log;
 mod m20261128_000104_create_rectification;
 mod m20261128_000105_cluster_answers;
-mod m20261201_000001_create_dimension;
 mod m20261203_000001_add_response_integrity_keys;
-mod m20261203_000002_add_response_void_reason;
+mod m20261203_000002_create_dimension;
+mod m20261203_000003_add_response_void_reason;
 
 pub struct Migrator;
 
@@ -39,9 +39,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000103_create_audit_log::Migration),
             Box::new(m20261128_000104_create_rectification::Migration),
             Box::new(m20261128_000105_cluster_answers::Migration),
-            Box::new(m20261201_000001_create_dimension::Migration),
             Box::new(m20261203_000001_add_response_integrity_keys::Migration),
-            Box::new(m20261203_000002_add_response_void_reason::Migration),
+            Box::new(m20261203_000002_create_dimension::Migration),
+            Box::new(m20261203_000003_add_response_void_reason::Migration),
         ]
     }
 }

@@ -3,6 +3,7 @@
 //! history, and reading published figures back out of a snapshot. No actix
 //! types here: each returns a typed error that the faces map.
 
+pub mod bulletin;
 pub mod demo;
 pub mod demo_history;
 pub mod demo_integrity;

@@ -4,6 +4,7 @@
 
 mod analysis_cli;
 mod analyze_files;
+mod bulletin;
 mod cluster;
 mod crash;
 mod demo;

@@ -316,10 +316,34 @@ impl Browser {
     }
 
     async fn cdp(&self, cmd: &'static str, params: Value) {
+        self.cdp_value(cmd, params).await;
+    }
+
+    /// A Chrome DevTools protocol command and its result.
+    pub async fn cdp_value(&self, cmd: &'static str, params: Value) -> Value {
         self.client
             .issue_cmd(Cdp { cmd, params })
             .await
-            .unwrap_or_else(|e| panic!("CDP {cmd} failed: {e}"));
+            .unwrap_or_else(|e| panic!("CDP {cmd} failed: {e}"))
+    }
+
+    /// Prints the page to a PDF on A4 (the page's own `@page` size wins)
+    /// with Chromium's `Page.printToPDF`; saved beside the screenshots.
+    pub async fn print_pdf(&self, name: &str) -> Vec<u8> {
+        use base64::Engine as _;
+        let result = self
+            .cdp_value(
+                "Page.printToPDF",
+                json!({ "paperWidth": 8.27, "paperHeight": 11.69, "printBackground": true, "preferCSSPageSize": true }),
+            )
+            .await;
+        let pdf = base64::engine::general_purpose::STANDARD
+            .decode(result["data"].as_str().expect("PDF data"))
+            .unwrap();
+        assert!(pdf.starts_with(b"%PDF"), "a PDF");
+        let path = self.artifacts.join(format!("{}-{name}.pdf", self.prefix));
+        std::fs::write(&path, &pdf).unwrap();
+        pdf
     }
 
     pub async fn close(self) {

@@ -317,7 +317,7 @@ async fn the_questionnaire_works_without_its_script() {
     b.close().await;
 }
 
-async fn sign_in(b: &Browser, username: &str) {
+pub(crate) async fn sign_in(b: &Browser, username: &str) {
     b.goto("/office/login").await;
     b.css("#username").await.send_keys(username).await.unwrap();
     b.css("#password").await.send_keys(PASSWORD).await.unwrap();

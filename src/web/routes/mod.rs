@@ -3,6 +3,7 @@
 pub mod api;
 pub mod assessor;
 mod assets;
+mod bulletin;
 mod health;
 mod landing;
 mod lang;
@@ -41,6 +42,14 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 .route("/s/{code}", web::get().to(survey::get::form))
                 .route("/s/{code}", web::post().to(survey::post::submit))
                 .route("/s/{code}/thanks", web::get().to(survey::get::thanks))
+                .route(
+                    "/results/{period}/bulletin",
+                    web::get().to(bulletin::public_page),
+                )
+                .route(
+                    "/results/{period}/bulletin.{kind}",
+                    web::get().to(bulletin::public_file),
+                )
                 .route(
                     "/results/institution/{code}",
                     web::get().to(public_history::history),

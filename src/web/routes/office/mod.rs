@@ -38,6 +38,14 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 web::post().to(periods::publish),
             )
             .route("/periods/{period}/reopen", web::post().to(periods::reopen))
+            .route(
+                "/periods/{period}/bulletin",
+                web::get().to(crate::web::routes::bulletin::office_page),
+            )
+            .route(
+                "/periods/{period}/bulletin.{kind}",
+                web::get().to(crate::web::routes::bulletin::office_file),
+            )
             .route("/integrity", web::get().to(integrity::review))
             .route("/integrity/responses", web::get().to(integrity::responses))
             .route("/integrity/void", web::post().to(integrity::void))
