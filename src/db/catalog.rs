@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::domain::submission::ItemSpec;
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Named {
     pub id: i32,
     pub code: String,
@@ -21,7 +21,7 @@ pub struct Named {
     pub name_en: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Institution {
     pub id: i32,
     pub code: String,
@@ -32,7 +32,7 @@ pub struct Institution {
     pub district: usize,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Item {
     pub code: String,
     pub dimension_code: String,
@@ -41,7 +41,7 @@ pub struct Item {
     pub required: bool,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Questionnaire {
     pub id: i32,
     pub version: i32,
@@ -62,8 +62,12 @@ impl Questionnaire {
 }
 
 /// An immutable snapshot of the catalog.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct Catalog {
+    /// Which reload made this snapshot: it grows by one each time the
+    /// content changes, so what is derived from a snapshot (the rendered
+    /// questionnaires) can be keyed by it and dropped when it is stale.
+    pub generation: u64,
     pub districts: Vec<Named>,
     pub categories: Vec<Named>,
     /// Named dimensions; items may use a code without a row here.
@@ -233,6 +237,7 @@ impl Catalog {
             })
             .collect();
         Ok(Catalog {
+            generation: 0,
             districts,
             categories,
             dimensions,
@@ -245,16 +250,30 @@ impl Catalog {
 
 /// Shared, swappable catalog snapshot.
 #[derive(Clone, Default)]
-pub struct CatalogCache(Arc<RwLock<Arc<Catalog>>>);
+pub struct CatalogCache {
+    current: Arc<RwLock<Arc<Catalog>>>,
+    /// One reload at a time: a slow periodic refresh that read the tables
+    /// before an office edit committed must not overwrite the edit's reload.
+    reloading: Arc<tokio::sync::Mutex<()>>,
+}
 
 impl CatalogCache {
     pub fn get(&self) -> Arc<Catalog> {
-        self.0.read().clone()
+        self.current.read().clone()
     }
 
+    /// Reads the catalog again. An unchanged catalog keeps its snapshot
+    /// (and generation), so the periodic refresh of a cluster does not
+    /// throw away what the instance derived from it.
     pub async fn reload(&self, db: &impl ConnectionTrait) -> anyhow::Result<()> {
-        let fresh = Catalog::load(db).await?;
-        *self.0.write() = Arc::new(fresh);
+        let _one_at_a_time = self.reloading.lock().await;
+        let mut fresh = Catalog::load(db).await?;
+        let mut current = self.current.write();
+        fresh.generation = current.generation;
+        if **current != fresh {
+            fresh.generation += 1;
+            *current = Arc::new(fresh);
+        }
         Ok(())
     }
 }

@@ -57,6 +57,14 @@ pub struct Settings {
     pub public_url: String,
     /// Longest accepted comment, in characters.
     pub comment_max_chars: usize,
+    /// Seconds between two reads of the catalog by every instance: how long
+    /// the other instances of a cluster take to show an office edit (the
+    /// instance that made it shows it at once).
+    pub catalog_refresh_secs: u64,
+    /// Memory for questionnaire pages kept rendered (one per institution,
+    /// language and variant, a few kilobytes each), in bytes; the least
+    /// useful are dropped beyond it. `0` renders every view from scratch.
+    pub form_cache_bytes: u64,
     /// Mark cookies `Secure`; turn on when served over TLS.
     pub secure_cookies: bool,
     /// Largest assessor upload accepted, in bytes (413 beyond it).
@@ -130,6 +138,8 @@ impl Default for Settings {
             utc_offset_hours: 8,
             public_url: "http://127.0.0.1:8080".into(),
             comment_max_chars: 500,
+            catalog_refresh_secs: 30,
+            form_cache_bytes: 32 * 1024 * 1024,
             secure_cookies: false,
             upload_limit_bytes: 50 * 1024 * 1024,
             preview_recheck_secs: 30,

@@ -23,7 +23,7 @@ struct LocaleFiles;
 pub struct StaticFiles;
 
 /// The languages every page is offered in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
     Zh,

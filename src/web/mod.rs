@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod client_addr;
 pub mod error;
+pub mod form_cache;
 pub mod i18n;
 pub mod messages;
 pub mod metrics;

@@ -15,6 +15,7 @@ use crate::db::writer::SubmissionWriter;
 use crate::domain::keys::Keys;
 use crate::guard::Guards;
 use crate::setup::configuration::Settings;
+use crate::web::form_cache::FormCache;
 use crate::web::i18n::Templates;
 use crate::web::routes;
 use crate::web::state::AppState;
@@ -79,6 +80,7 @@ impl Application {
         ));
         let state = web::Data::new(AppState {
             writer: SubmissionWriter::start(db.clone()),
+            forms: FormCache::new(settings.form_cache_bytes),
             settings,
             db,
             catalog,
@@ -172,7 +174,8 @@ fn spawn_housekeeping(state: &web::Data<AppState>) {
     // the other instances of a cluster pick them up within this interval.
     let state = state.clone();
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(CATALOG_REFRESH);
+        let every = Duration::from_secs(state.settings.catalog_refresh_secs.max(1));
+        let mut tick = tokio::time::interval(every);
         tick.tick().await;
         loop {
             tick.tick().await;
@@ -182,6 +185,3 @@ fn spawn_housekeeping(state: &web::Data<AppState>) {
         }
     });
 }
-
-/// How often every instance re-reads the catalog.
-const CATALOG_REFRESH: Duration = Duration::from_secs(30);

@@ -27,6 +27,8 @@ pub struct AppState {
     pub guards: Guards,
     pub keys: Keys,
     pub templates: Arc<Templates>,
+    /// Questionnaire pages kept rendered.
+    pub forms: crate::web::form_cache::FormCache,
 }
 
 /// The cookie that carries the chosen language.

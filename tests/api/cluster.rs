@@ -522,3 +522,32 @@ mod url_like {
         format!("{}{host}:{port}{}", &url[..s], &url[e..])
     }
 }
+
+#[actix_web::test]
+async fn an_office_edit_on_one_instance_reaches_the_cached_forms_of_the_other_within_the_refresh_interval()
+ {
+    use crate::form_cache::{rename, view};
+    use pingyi::domain::office::Role;
+    let (a, b, _pg) = two_instances(|s| s.catalog_refresh_secs = 1).await;
+    // B has the form cached.
+    for _ in 0..2 {
+        let (page, _) = view(&b, "/s/water-01", "en").await;
+        assert!(!page.contains("Renamed Hall"));
+    }
+    let (admin, csrf) = crate::helpers::office::office_browser(&a, "boss", Role::Admin, None).await;
+    rename(&a, &admin, &csrf, "water-01", "Renamed Hall").await;
+    let (on_a, _) = view(&a, "/s/water-01", "en").await;
+    assert!(on_a.contains("Renamed Hall"), "at once on A");
+    let started = std::time::Instant::now();
+    loop {
+        let (on_b, _) = view(&b, "/s/water-01", "en").await;
+        if on_b.contains("Renamed Hall") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "B still serves the old form after 5 s (refresh every 1 s)"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -9,6 +9,7 @@ mod cluster;
 mod crash;
 mod demo;
 mod durability;
+mod form_cache;
 mod helpers;
 mod integrity_collect;
 mod integrity_demo;

@@ -25,38 +25,45 @@ use crate::web::error::PageError;
 use crate::web::state::AppState;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(health::healthz))
-        .route("/metrics", web::get().to(crate::web::metrics::render))
-        .route("/static/{file:.*}", web::get().to(assets::static_file))
-        .route("/qr/{code}.svg", web::get().to(qr::qr_svg))
-        .configure(api::config)
-        .configure(assessor::config)
-        .configure(office::config)
-        .service(
-            // Citizen pages: every view draws on the page-view quota.
-            web::scope("")
-                .wrap(from_fn(page_view_quota))
-                .route("/", web::get().to(landing::landing))
-                .route("/lang/{lang}", web::get().to(lang::switch))
-                .route("/captcha/{id}.png", web::get().to(survey::captcha_png))
-                .route("/s/{code}", web::get().to(survey::get::form))
-                .route("/s/{code}", web::post().to(survey::post::submit))
-                .route("/s/{code}/thanks", web::get().to(survey::get::thanks))
-                .route(
-                    "/results/{period}/bulletin",
-                    web::get().to(bulletin::public_page),
-                )
-                .route(
-                    "/results/{period}/bulletin.{kind}",
-                    web::get().to(bulletin::public_file),
-                )
-                .route(
-                    "/results/institution/{code}",
-                    web::get().to(public_history::history),
-                )
-                .route("/results/{period}", web::get().to(results::results))
-                .default_service(web::to(not_found)),
-        );
+    // The questionnaire comes first: actix tries routes in the order they
+    // are registered, and this is the path nearly every request takes.
+    cfg.service(
+        web::scope("/s")
+            .wrap(from_fn(page_view_quota))
+            .route("/{code}", web::get().to(survey::get::form))
+            .route("/{code}", web::post().to(survey::post::submit))
+            .route("/{code}/thanks", web::get().to(survey::get::thanks))
+            .default_service(web::to(not_found)),
+    )
+    .route("/healthz", web::get().to(health::healthz))
+    .route("/metrics", web::get().to(crate::web::metrics::render))
+    .route("/static/{file:.*}", web::get().to(assets::static_file))
+    .route("/qr/{code}.svg", web::get().to(qr::qr_svg))
+    .configure(api::config)
+    .configure(assessor::config)
+    .configure(office::config)
+    .service(
+        // Citizen pages: every view draws on the page-view quota.
+        web::scope("")
+            .wrap(from_fn(page_view_quota))
+            .route("/", web::get().to(landing::landing))
+            .route("/lang/{lang}", web::get().to(lang::switch))
+            .route("/captcha/{id}.png", web::get().to(survey::captcha_png))
+            .route(
+                "/results/{period}/bulletin",
+                web::get().to(bulletin::public_page),
+            )
+            .route(
+                "/results/{period}/bulletin.{kind}",
+                web::get().to(bulletin::public_file),
+            )
+            .route(
+                "/results/institution/{code}",
+                web::get().to(public_history::history),
+            )
+            .route("/results/{period}", web::get().to(results::results))
+            .default_service(web::to(not_found)),
+    );
 }
 
 async fn not_found() -> Result<HttpResponse, PageError> {

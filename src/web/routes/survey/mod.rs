@@ -18,6 +18,7 @@ use crate::db::catalog::{Catalog, Institution, Questionnaire};
 use crate::domain::submission::{FieldErrors, FieldProblem, NOT_APPLICABLE, item_field};
 use crate::guard::captcha::{new_challenge, render_png};
 use crate::web::error::PageError;
+use crate::web::form_cache::{FormKey, Tokens};
 use crate::web::i18n::Lang;
 use crate::web::state::AppState;
 
@@ -54,7 +55,7 @@ struct InstitutionView {
 }
 
 #[derive(Serialize)]
-struct FormPage {
+struct FormPage<'a> {
     institution: InstitutionView,
     items: Vec<ItemView>,
     levels: Vec<Level>,
@@ -64,10 +65,10 @@ struct FormPage {
     comment_error: Option<String>,
     comment_hint: String,
     comment_max: usize,
-    csrf: String,
-    clock: String,
-    ticket: Option<String>,
-    captcha_id: Option<String>,
+    csrf: &'a str,
+    clock: &'a str,
+    ticket: Option<&'a str>,
+    captcha_id: Option<&'a str>,
     captcha_error: Option<String>,
 }
 
@@ -94,10 +95,20 @@ pub struct FormRender<'a> {
     pub refill: Refill,
 }
 
-/// Renders the questionnaire (fresh, or refilled with messages).
+impl Refill {
+    /// Nothing to refill: the form as first served.
+    fn is_empty(&self) -> bool {
+        self.values.is_empty()
+            && self.comment.is_empty()
+            && self.errors.is_empty()
+            && !self.captcha_error
+    }
+}
+
+/// Renders the questionnaire (fresh, or refilled with messages). A fresh
+/// form at its own address comes from the cache of rendered forms, with
+/// this view's values spliced in; the same page, byte for byte, as a render.
 pub async fn render_form(state: &AppState, f: FormRender<'_>) -> Result<String, PageError> {
-    let t = |key: &str| state.templates.text(f.lang, key).to_owned();
-    let pick = |zh: &str, en: &str| f.lang.pick(zh, en).to_owned();
     let captcha_id = if f.with_captcha {
         let (id, answer) = new_challenge();
         let ttl = Duration::from_secs(state.settings.captcha_ttl_secs);
@@ -111,6 +122,40 @@ pub async fn render_form(state: &AppState, f: FormRender<'_>) -> Result<String, 
     } else {
         None
     };
+    let tokens = Tokens {
+        csrf: csrf_token(state, f.device),
+        clock: form_clock(state, &f.institution.code, f.device),
+        ticket: f.ticket.clone(),
+        captcha_id,
+    };
+    // Only the canonical path: the language switch link quotes the path
+    // as requested, and `/s/%70ower-01` must not be cached as `/s/power-01`.
+    let canonical = f.path.strip_prefix("/s/") == Some(f.institution.code.as_str());
+    if f.refill.is_empty() && canonical {
+        let key = FormKey {
+            generation: f.catalog.generation,
+            institution: f.institution.id,
+            questionnaire: f.questionnaire.id,
+            version: f.questionnaire.version,
+            lang: f.lang,
+            ticket: tokens.ticket.is_some(),
+            captcha: tokens.captcha_id.is_some(),
+        };
+        let cached = state
+            .forms
+            .page(key, &tokens, |marked| form_page(state, &f, marked))
+            .map_err(PageError::Internal)?;
+        if let Some(page) = cached {
+            return Ok(page);
+        }
+    }
+    Ok(form_page(state, &f, &tokens)?)
+}
+
+/// Renders the questionnaire page with the given per-view values.
+fn form_page(state: &AppState, f: &FormRender<'_>, tokens: &Tokens) -> anyhow::Result<String> {
+    let t = |key: &str| state.templates.text(f.lang, key).to_owned();
+    let pick = |zh: &str, en: &str| f.lang.pick(zh, en).to_owned();
     let items = f
         .questionnaire
         .items
@@ -159,20 +204,20 @@ pub async fn render_form(state: &AppState, f: FormRender<'_>) -> Result<String, 
         levels,
         errors,
         form_error: f.refill.errors.get("_form").map(|p| t(problem_key(*p))),
-        comment: f.refill.comment,
+        comment: f.refill.comment.clone(),
         comment_error: f.refill.errors.get("comment").map(|p| t(problem_key(*p))),
         comment_hint: t("comment_hint")
             .replace("{n}", &state.settings.comment_max_chars.to_string()),
         comment_max: state.settings.comment_max_chars,
-        csrf: csrf_token(state, f.device),
-        clock: form_clock(state, &f.institution.code, f.device),
-        ticket: f.ticket,
-        captcha_id,
+        csrf: &tokens.csrf,
+        clock: &tokens.clock,
+        ticket: tokens.ticket.as_deref(),
+        captcha_id: tokens.captcha_id.as_deref(),
         captcha_error: f.refill.captcha_error.then(|| t("err_captcha")),
     };
-    Ok(state
+    state
         .templates
-        .render("citizen/survey.html.tera", f.lang, f.path, &page)?)
+        .render("citizen/survey.html.tera", f.lang, f.path, &page)
 }
 
 pub use crate::web::respond::html;
