@@ -20,6 +20,7 @@ use rate_limit::{RetryAfter, Scope};
 /// Opaque keys for the client's address (its IPv4 address or IPv6 /64) and
 /// network (its /24 or /48): keyed hashes, so no raw address is kept by the
 /// limiter, in Redis or anywhere else.
+#[derive(Clone, Debug)]
 pub struct ClientKeys {
     pub address: String,
     pub subnet: String,

@@ -51,13 +51,13 @@ pub async fn track(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
-    let method = req.method().to_string();
+    let method = crate::web::request_span::method_name(req.method());
     let response = next.call(req).await?;
     let route = response
         .request()
         .match_pattern()
         .unwrap_or_else(|| "unmatched".into());
-    let status = response.status().as_u16().to_string();
+    let status = response.status().as_str().to_owned();
     metrics::counter!("pingyi_http_requests_total", "method" => method, "route" => route.clone(), "status" => status)
         .increment(1);
     metrics::histogram!("pingyi_http_request_duration_seconds", "route" => route)

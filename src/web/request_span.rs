@@ -46,7 +46,7 @@ impl tracing_actix_web::RootSpanBuilder for PrivateRootSpan {
 }
 
 /// The method as a fixed name: a custom method token is the client's text.
-fn method_name(method: &Method) -> &'static str {
+pub fn method_name(method: &Method) -> &'static str {
     match *method {
         Method::GET => "GET",
         Method::HEAD => "HEAD",

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use actix_web::HttpRequest;
+use actix_web::{HttpMessage, HttpRequest};
 use sea_orm::DatabaseConnection;
 
 use crate::db::catalog::CatalogCache;
@@ -35,10 +35,17 @@ pub struct AppState {
 pub const LANG_COOKIE: &str = "pingyi_lang";
 
 impl AppState {
-    /// The quota keys of the request's client (see [`ClientKeys`]).
+    /// The quota keys of the request's client (see [`ClientKeys`]): keyed
+    /// hashes, so computed once per request and kept in its extensions (the
+    /// view quota and the adaptive captcha both need them).
     pub fn client_keys(&self, req: &HttpRequest) -> ClientKeys {
+        if let Some(keys) = req.extensions().get::<ClientKeys>() {
+            return keys.clone();
+        }
         let client = client_addr(req, &self.settings.trusted_proxies);
-        ClientKeys::of(client, &self.keys)
+        let keys = ClientKeys::of(client, &self.keys);
+        req.extensions_mut().insert(keys.clone());
+        keys
     }
 
     /// Counts one request of `scope` against the quota of the request's

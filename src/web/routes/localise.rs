@@ -18,20 +18,21 @@ pub async fn localise_errors(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody, BoxBody>>, Error> {
-    let state = req.app_data::<web::Data<AppState>>().cloned();
-    let lang = state.as_ref().map(|s| s.lang(req.request()));
-    let path = req.path().to_owned();
     let res = next.call(req).await?;
     // Error types answer with a plain-text stand-in; the page is rendered
-    // here, once, in the reader's language.
-    let page = match (&state, lang, res.response().error()) {
-        (Some(state), Some(lang), Some(e)) => {
+    // here, once, in the reader's language. The language and path are read
+    // only for an error: most responses are not one.
+    let failed = res.response().error();
+    let state = failed.and_then(|_| res.request().app_data::<web::Data<AppState>>());
+    let page = match (state, failed) {
+        (Some(state), Some(e)) => {
+            let (lang, path) = (state.lang(res.request()), res.request().path());
             if let Some(e) = e.as_error::<PageError>() {
-                Some(e.render(&state.templates, lang, &path))
+                Some(e.render(&state.templates, lang, path))
             } else {
                 e.as_error::<OfficeError>()
                     .filter(|e| !matches!(e, OfficeError::Login(_)))
-                    .map(|e| e.render(&state.templates, lang, &path))
+                    .map(|e| e.render(&state.templates, lang, path))
             }
         }
         _ => None,
