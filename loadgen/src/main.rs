@@ -5,6 +5,7 @@
 //! cargo build --release --bin pingyi && cargo build --release -p pingyi-loadgen
 //! target/release/loadgen --scenario all
 //! target/release/loadgen --scenario submit --backend cluster --instances 2
+//! target/release/loadgen --scenario citizen --repeat 3
 //! ```
 //!
 //! The harness is a crate of its own so that building it builds neither
@@ -21,13 +22,17 @@
 //! many devices, then submit them all), `captcha` (captcha images), `flood`
 //! (one address flooding among normal traffic), `botfarm` (rotating devices
 //! and addresses inside one /24), `mixed` (a day's mix of views and
-//! submissions), `all` (views, submit, captcha on the chosen backend).
+//! submissions), `all` (views, submit, captcha on the chosen backend), and
+//! `citizen` (page views and view-and-submit cycles of new devices at the
+//! default quotas, each beside a bare actix-web server in the same run: see
+//! `scenarios/citizen`).
 //!
 //! `--default-quotas` runs `views` and `submit` at the service's default
 //! quotas and captcha mode (`adaptive`), with every citizen from an address of
 //! its own spread over tens of thousands of /24s, as a city's phones arrive.
 //! Every scenario prints the settings it changes from the defaults.
 
+mod bare;
 mod options;
 mod scenarios;
 mod servers;
@@ -41,6 +46,10 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 fn main() -> Result<(), BoxError> {
     let o = options::parse();
+    // The `citizen` scenario's ceiling server is this binary run again.
+    if let Some(args) = &o.bare_server {
+        return bare::serve(args);
+    }
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -69,18 +78,25 @@ async fn run(o: Options) -> Result<(), BoxError> {
     for scenario in chosen {
         let (captcha, generous) = scenarios::settings(scenario, &o);
         let servers = Servers::start(&o, captcha, generous).await?;
-        tally::header(&format!(
-            "{scenario} ({} backend, {} instance(s))",
-            o.backend, o.instances
-        ));
-        scenarios::run_classic(scenario, &o, &servers).await;
-        let rss: Vec<String> = servers
-            .peak_rss_mb()
-            .iter()
-            .map(|m| format!("{m:.0} MB"))
-            .collect();
-        println!("\nserver peak RSS: {}", rss.join(", "));
+        let result = if scenario == "citizen" {
+            // Prints its own tables and both servers' peak RSS.
+            scenarios::citizen::run(&o, &servers).await
+        } else {
+            tally::header(&format!(
+                "{scenario} ({} backend, {} instance(s))",
+                o.backend, o.instances
+            ));
+            scenarios::run_classic(scenario, &o, &servers).await;
+            let rss: Vec<String> = servers
+                .peak_rss_mb()
+                .iter()
+                .map(|m| format!("{m:.0} MB"))
+                .collect();
+            println!("\nserver peak RSS: {}", rss.join(", "));
+            Ok(())
+        };
         servers.stop(&o);
+        result?;
     }
     Ok(())
 }
