@@ -27,18 +27,41 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 /// Connects, creating the SQLite file's directory if needed.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
+    open(url, if url.starts_with("sqlite:") { 8 } else { 16 }).await
+}
+
+/// The connection the submission writer commits through. On SQLite, a pool
+/// of its own with one connection and a larger page cache: SQLite keeps a
+/// page cache per connection and drops it when another connection wrote, so
+/// a writer taking whichever pooled connection is free re-reads the index
+/// pages it just wrote, batch after batch. On PostgreSQL, the shared pool.
+pub async fn writer_connection(
+    url: &str,
+    shared: &DatabaseConnection,
+) -> anyhow::Result<DatabaseConnection> {
+    // An in-memory database exists once per connection: share it.
+    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+    if url.starts_with("sqlite:") && !in_memory {
+        open(url, 1).await
+    } else {
+        Ok(shared.clone())
+    }
+}
+
+async fn open(url: &str, connections: u32) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .sqlx_logging(false)
         .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(5));
+        .acquire_timeout(Duration::from_secs(5))
+        .max_connections(connections);
     if url.starts_with("sqlite:") {
         if let Some(dir) = sqlite_dir(url) {
             std::fs::create_dir_all(&dir).with_context(|| {
                 format!("Failed to create the data directory {}", dir.display())
             })?;
         }
-        options.max_connections(8).map_sqlx_sqlite_opts(|opts| {
+        options.map_sqlx_sqlite_opts(|opts| {
             // WAL lets readers run beside the single writer; FULL makes every
             // commit survive a crash or power loss before it is acknowledged.
             opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
@@ -46,13 +69,13 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
                 .create_if_missing(true)
+                // 32 MiB of pages per connection (negative: KiB).
+                .pragma("cache_size", "-32768")
         });
     } else {
         // A commit is acknowledged to a citizen only once durable: insist on
         // it even where the server's own configuration turned it off.
-        options
-            .max_connections(16)
-            .map_sqlx_postgres_opts(|opts| opts.options([("synchronous_commit", "on")]));
+        options.map_sqlx_postgres_opts(|opts| opts.options([("synchronous_commit", "on")]));
     }
     Database::connect(options)
         .await

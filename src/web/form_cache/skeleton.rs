@@ -140,25 +140,35 @@ impl Skeleton {
     pub fn fill(&self, tokens: &Tokens) -> String {
         let values = Hole::ALL.map(|h| tokens.get(h).len()).iter().sum::<usize>();
         // Room for the text and each value twice over (escaping grows it).
-        let mut page = Vec::with_capacity(self.text_len + 2 * values + 64);
+        let mut page = String::with_capacity(self.text_len + 2 * values + 64);
         for part in &self.parts {
             match part {
-                Part::Text(t) => page.extend_from_slice(t.as_bytes()),
-                // Writing to a Vec cannot fail.
-                Part::Hole(h) => {
-                    let _ = tera::escape_html(tokens.get(*h), &mut page);
-                }
+                Part::Text(t) => page.push_str(t),
+                Part::Hole(h) => push_escaped(&mut page, tokens.get(*h)),
             }
         }
-        // Valid text and escaped valid text: never lossy in practice.
-        String::from_utf8(page)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        page
     }
 
     /// Bytes this skeleton holds, for the cache's budget.
     pub fn weight(&self) -> u64 {
         (self.text_len + self.parts.len() * std::mem::size_of::<Part>() + 64) as u64
     }
+}
+
+/// Appends `value` escaped exactly as the template engine escapes it.
+fn push_escaped(page: &mut String, value: &str) {
+    const SPECIAL: &[u8] = b"&<>\"'";
+    if !value.bytes().any(|b| SPECIAL.contains(&b)) {
+        // Tokens are base64url or hex: the common case copies as is.
+        page.push_str(value);
+        return;
+    }
+    let mut escaped = Vec::with_capacity(value.len() * 2);
+    // Writing to a Vec cannot fail.
+    let _ = tera::escape_html(value, &mut escaped);
+    // Escaping valid text gives valid text.
+    page.push_str(&String::from_utf8_lossy(&escaped));
 }
 
 #[cfg(test)]
