@@ -27,7 +27,7 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 /// Connects, creating the SQLite file's directory if needed.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
-    open(url, if url.starts_with("sqlite:") { 8 } else { 16 }).await
+    open(url, if url.starts_with("sqlite:") { 8 } else { 16 }, false).await
 }
 
 /// The connection the submission writer commits through. On SQLite, a pool
@@ -42,13 +42,18 @@ pub async fn writer_connection(
     // An in-memory database exists once per connection: share it.
     let in_memory = url.contains(":memory:") || url.contains("mode=memory");
     if url.starts_with("sqlite:") && !in_memory {
-        open(url, 1).await
+        open(url, 1, true).await
     } else {
         Ok(shared.clone())
     }
 }
 
-async fn open(url: &str, connections: u32) -> anyhow::Result<DatabaseConnection> {
+/// How many WAL pages the writer lets pile up before it checkpoints them
+/// itself (64 MiB). Normally [`checkpoint`] copies them back sooner, off the
+/// writer's path; this only bounds the WAL if that stops.
+const WRITER_AUTOCHECKPOINT_PAGES: &str = "16384";
+
+async fn open(url: &str, connections: u32, writer: bool) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .sqlx_logging(false)
@@ -61,7 +66,12 @@ async fn open(url: &str, connections: u32) -> anyhow::Result<DatabaseConnection>
                 format!("Failed to create the data directory {}", dir.display())
             })?;
         }
-        options.map_sqlx_sqlite_opts(|opts| {
+        options.map_sqlx_sqlite_opts(move |opts| {
+            let opts = if writer {
+                opts.pragma("wal_autocheckpoint", WRITER_AUTOCHECKPOINT_PAGES)
+            } else {
+                opts
+            };
             // WAL lets readers run beside the single writer; FULL makes every
             // commit survive a crash or power loss before it is acknowledged.
             opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
@@ -80,6 +90,20 @@ async fn open(url: &str, connections: u32) -> anyhow::Result<DatabaseConnection>
     Database::connect(options)
         .await
         .with_context(|| format!("Failed to connect to the database at {}", redact(url)))
+}
+
+/// Copies committed WAL pages back into the SQLite database file without
+/// waiting for anyone (a passive checkpoint), so the submission writer does
+/// not stop to do it between two batches; a page rewritten by many batches
+/// is copied once. Nothing to do on PostgreSQL.
+pub async fn checkpoint(db: &DatabaseConnection) -> anyhow::Result<()> {
+    use sea_orm::ConnectionTrait;
+    if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        db.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
+            .await
+            .context("Failed to checkpoint the WAL")?;
+    }
+    Ok(())
 }
 
 /// Applies every pending migration.
