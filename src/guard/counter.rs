@@ -31,7 +31,19 @@ pub(crate) fn sliding(previous: u32, current: u32, elapsed_fraction: f64) -> u32
 /// In-process counter: (hour, previous, current) per key.
 #[derive(Default)]
 pub struct LocalCounter {
-    windows: Mutex<HashMap<String, (u64, u32, u32)>>,
+    windows: Mutex<Windows>,
+}
+
+/// Entries past which stale ones are dropped.
+const PRUNE_FROM: usize = 100_000;
+
+#[derive(Default)]
+struct Windows {
+    by_key: HashMap<String, (u64, u32, u32)>,
+    /// Size at which the next pruning runs: twice what the last one left
+    /// (at least [`PRUNE_FROM`]), so a city's worth of distinct addresses in
+    /// one hour costs one walk per doubling, not one per submission.
+    prune_at: usize,
 }
 
 impl LocalCounter {
@@ -51,6 +63,7 @@ impl SubmissionCounter for LocalCounter {
         let (hour, fraction) = current_hour();
         let windows = self.windows.lock();
         windows
+            .by_key
             .get(key)
             .map(|e| {
                 let (_, prev, cur) = Self::rolled(*e, hour);
@@ -62,12 +75,49 @@ impl SubmissionCounter for LocalCounter {
     async fn record(&self, key: &str) {
         let (hour, _) = current_hour();
         let mut windows = self.windows.lock();
-        if windows.len() > 100_000 {
+        if windows.by_key.len() >= windows.prune_at.max(PRUNE_FROM) {
             // Bounded memory: entries older than the previous hour carry nothing.
-            windows.retain(|_, (h, _, _)| hour.saturating_sub(*h) <= 1);
+            windows
+                .by_key
+                .retain(|_, (h, _, _)| hour.saturating_sub(*h) <= 1);
+            windows.prune_at = windows.by_key.len().saturating_mul(2);
         }
-        let entry = windows.entry(key.to_owned()).or_insert((hour, 0, 0));
+        let entry = windows.by_key.entry(key.to_owned()).or_insert((hour, 0, 0));
         let (h, prev, cur) = Self::rolled(*entry, hour);
         *entry = (h, prev, cur.saturating_add(1));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn many_live_clients_are_pruned_once_per_doubling_not_per_submission() {
+        let counter = LocalCounter::default();
+        for i in 0..PRUNE_FROM + 10 {
+            counter.record(&format!("client-{i}")).await;
+        }
+        let windows = counter.windows.lock();
+        // Every entry is from this hour: the pruning kept them all, and the
+        // next one waits until the map has doubled.
+        assert_eq!(windows.by_key.len(), PRUNE_FROM + 10);
+        assert_eq!(windows.prune_at, 2 * PRUNE_FROM);
+    }
+
+    #[tokio::test]
+    async fn pruning_drops_clients_older_than_the_previous_hour() {
+        let counter = LocalCounter::default();
+        let (hour, _) = current_hour();
+        {
+            let mut windows = counter.windows.lock();
+            for i in 0..PRUNE_FROM {
+                windows.by_key.insert(format!("old-{i}"), (hour - 5, 0, 3));
+            }
+        }
+        counter.record("new").await;
+        assert_eq!(counter.recent("new").await, 1);
+        let windows = counter.windows.lock();
+        assert_eq!(windows.by_key.len(), 1, "only the live client is left");
     }
 }
