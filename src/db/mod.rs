@@ -31,7 +31,7 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
 }
 
 /// The connection the submission writer commits through. On SQLite, a pool
-/// of its own with one connection and a larger page cache: SQLite keeps a
+/// of its own with one connection: SQLite keeps a
 /// page cache per connection and drops it when another connection wrote, so
 /// a writer taking whichever pooled connection is free re-reads the index
 /// pages it just wrote, batch after batch. On PostgreSQL, the shared pool.
@@ -79,8 +79,10 @@ async fn open(url: &str, connections: u32, writer: bool) -> anyhow::Result<Datab
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
                 .create_if_missing(true)
-                // 32 MiB of pages per connection (negative: KiB).
-                .pragma("cache_size", "-32768")
+                // Pages cached per connection, in KiB (negative). The writer's
+                // 4 MiB keeps the hot index pages; larger measured no faster
+                // (SQLite walks the whole cache when it resets it).
+                .pragma("cache_size", if writer { "-4096" } else { "-2000" })
         });
     } else {
         // A commit is acknowledged to a citizen only once durable: insist on
