@@ -388,10 +388,12 @@ pub async fn decide_appeal(
     Ok(())
 }
 
-/// Marks a response voided: kept, but left out of every computation.
-pub async fn void_response(db: &impl ConnectionTrait, id: i64) -> anyhow::Result<()> {
+/// Marks a response voided, with the reason the office reads beside it:
+/// kept, but left out of every computation.
+pub async fn void_response(db: &impl ConnectionTrait, id: i64, reason: &str) -> anyhow::Result<()> {
     response::Entity::update_many()
         .col_expr(response::Column::Voided, Expr::value(true))
+        .col_expr(response::Column::VoidReason, Expr::value(reason))
         .filter(response::Column::Id.eq(id))
         .exec(db)
         .await

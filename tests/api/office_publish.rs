@@ -655,10 +655,11 @@ async fn an_upheld_appeal_changes_the_next_computation_and_nothing_else() {
     .await;
     assert_eq!(decided.status(), StatusCode::SEE_OTHER);
 
-    // Kept, marked; nothing else in the data changed.
+    // Kept, marked with the appeal and its note; nothing else changed.
     assert_eq!(
         app.count(&format!(
-            "SELECT COUNT(*) FROM response WHERE id = {malicious} AND voided"
+            "SELECT COUNT(*) FROM response WHERE id = {malicious} AND voided \
+             AND void_reason = 'appeal {appeal} upheld: 核实属实'"
         ))
         .await,
         1

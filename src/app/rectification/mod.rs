@@ -501,7 +501,14 @@ pub async fn decide_appeal(
     )
     .await?;
     if uphold {
-        store::void_response(&txn, a.response_id).await?;
+        // The reason shown beside the voided response, as for the voids of
+        // the integrity review: which appeal, and the administrator's note.
+        let reason = if note.is_empty() {
+            format!("appeal {id} upheld")
+        } else {
+            format!("appeal {id} upheld: {note}")
+        };
+        store::void_response(&txn, a.response_id, &reason).await?;
     }
     audit::record(
         &txn,
