@@ -21,6 +21,23 @@ pub struct Named {
     pub name_en: String,
 }
 
+/// Districts, categories and dimensions have the same four columns.
+macro_rules! named_from {
+    ($($table:ident),*) => {$(
+        impl From<$table::Model> for Named {
+            fn from(row: $table::Model) -> Named {
+                Named {
+                    id: row.id,
+                    code: row.code,
+                    name_zh: row.name_zh,
+                    name_en: row.name_en,
+                }
+            }
+        }
+    )*};
+}
+named_from!(district, category, dimension);
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Institution {
     pub id: i32,
@@ -118,12 +135,7 @@ impl Catalog {
             .await
             .context("Failed to load districts")?
             .into_iter()
-            .map(|d| Named {
-                id: d.id,
-                code: d.code,
-                name_zh: d.name_zh,
-                name_en: d.name_en,
-            })
+            .map(Named::from)
             .collect();
         let categories: Vec<Named> = category::Entity::find()
             .order_by_asc(category::Column::Id)
@@ -131,12 +143,7 @@ impl Catalog {
             .await
             .context("Failed to load categories")?
             .into_iter()
-            .map(|c| Named {
-                id: c.id,
-                code: c.code,
-                name_zh: c.name_zh,
-                name_en: c.name_en,
-            })
+            .map(Named::from)
             .collect();
         let dimensions: Vec<Named> = dimension::Entity::find()
             .order_by_asc(dimension::Column::Id)
@@ -144,12 +151,7 @@ impl Catalog {
             .await
             .context("Failed to load dimensions")?
             .into_iter()
-            .map(|d| Named {
-                id: d.id,
-                code: d.code,
-                name_zh: d.name_zh,
-                name_en: d.name_en,
-            })
+            .map(Named::from)
             .collect();
         let district_ix: HashMap<i32, usize> = districts
             .iter()

@@ -97,14 +97,12 @@ async fn open(url: &str, connections: u32, writer: bool) -> anyhow::Result<Datab
 /// Copies committed WAL pages back into the SQLite database file without
 /// waiting for anyone (a passive checkpoint), so the submission writer does
 /// not stop to do it between two batches; a page rewritten by many batches
-/// is copied once. Nothing to do on PostgreSQL.
+/// is copied once. SQLite only.
 pub async fn checkpoint(db: &DatabaseConnection) -> anyhow::Result<()> {
     use sea_orm::ConnectionTrait;
-    if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
-        db.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
-            .await
-            .context("Failed to checkpoint the WAL")?;
-    }
+    db.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
+        .await
+        .context("Failed to checkpoint the WAL")?;
     Ok(())
 }
 

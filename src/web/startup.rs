@@ -173,16 +173,18 @@ fn spawn_housekeeping(state: &web::Data<AppState>) {
     });
     // SQLite: the WAL is copied back into the database file here, every
     // second, rather than by the submission writer between two batches.
-    let db = state.db.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        loop {
-            tick.tick().await;
-            if let Err(e) = db::checkpoint(&db).await {
-                tracing::warn!(error = ?e, "WAL checkpoint failed; the writer will do it");
+    if state.db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        let db = state.db.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                if let Err(e) = db::checkpoint(&db).await {
+                    tracing::warn!(error = ?e, "WAL checkpoint failed; the writer will do it");
+                }
             }
-        }
-    });
+        });
+    }
     // Office edits reload the catalog of the instance that made them at once;
     // the other instances of a cluster pick them up within this interval.
     let state = state.clone();
