@@ -149,6 +149,10 @@ impl BareServer {
     pub fn peak_rss_mb(&self) -> f64 {
         peak_rss_mb(self.child.id())
     }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 impl Drop for BareServer {

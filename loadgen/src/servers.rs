@@ -105,6 +105,11 @@ impl Servers {
         self.children.iter().map(|c| peak_rss_mb(c.id())).collect()
     }
 
+    /// The process ids of the servers.
+    pub fn pids(&self) -> Vec<u32> {
+        self.children.iter().map(Child::id).collect()
+    }
+
     /// Kills the servers and drops the benchmark database, if any.
     pub fn stop(mut self, o: &Options) {
         for child in &mut self.children {
@@ -152,6 +157,27 @@ pub async fn wait_ready(url: &str) -> Result<(), BoxError> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Err(format!("{url} did not become ready").into())
+}
+
+/// Clock ticks per second of `/proc/<pid>/stat`'s CPU times (`USER_HZ`,
+/// 100 on every Linux the harness runs on).
+const USER_HZ: f64 = 100.0;
+
+/// CPU seconds (user + system, all threads) the processes have used so far;
+/// 0 for a process that cannot be read. Unlike a rate, CPU per request hardly
+/// moves when another tenant of the machine takes some of its cores.
+pub fn cpu_seconds(pids: &[u32]) -> f64 {
+    pids.iter()
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // Fields after the command name, which is in parentheses and may
+            // hold spaces: state is the first, utime the 12th, stime the 13th.
+            let rest = stat.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let ticks = |i: usize| fields.get(i)?.parse::<f64>().ok();
+            Some((ticks(11)? + ticks(12)?) / USER_HZ)
+        })
+        .sum()
 }
 
 /// A process's peak resident set (`VmHWM`) in MB; 0 when unreadable.

@@ -19,6 +19,7 @@ mod m20261128_000105_cluster_answers;
 mod m20261203_000001_add_response_integrity_keys;
 mod m20261203_000002_create_dimension;
 mod m20261203_000003_add_response_void_reason;
+mod m20261203_000004_assessor_respondent_index;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_add_response_integrity_keys::Migration),
             Box::new(m20261203_000002_create_dimension::Migration),
             Box::new(m20261203_000003_add_response_void_reason::Migration),
+            Box::new(m20261203_000004_assessor_respondent_index::Migration),
         ]
     }
 }

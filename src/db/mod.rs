@@ -68,7 +68,13 @@ async fn open(url: &str, connections: u32, writer: bool) -> anyhow::Result<Datab
         }
         options.map_sqlx_sqlite_opts(move |opts| {
             let opts = if writer {
+                // A multi-row insert inside a transaction keeps a statement
+                // journal (to undo just that statement); past 64 KiB SQLite
+                // spills it to a temporary file, created, written and
+                // unlinked for every batch. The writer's journals are at
+                // most a batch's pages: keep them in memory.
                 opts.pragma("wal_autocheckpoint", WRITER_AUTOCHECKPOINT_PAGES)
+                    .pragma("temp_store", "memory")
             } else {
                 opts
             };

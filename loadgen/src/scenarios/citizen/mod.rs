@@ -22,7 +22,7 @@ use std::time::Duration;
 use crate::BoxError;
 use crate::bare::{BareServer, Page};
 use crate::options::Options;
-use crate::servers::Servers;
+use crate::servers::{Servers, cpu_seconds};
 use crate::survey::{Form, client, device_cookie, hidden, institutions, ip_for, outcome, submit};
 use crate::tally::drive;
 
@@ -82,6 +82,8 @@ pub struct Phase {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub wall: Duration,
+    /// CPU the server process used in the phase per success, in µs.
+    pub server_cpu_us: f64,
     /// Every outcome but success, by name.
     pub failures: BTreeMap<String, usize>,
 }
@@ -137,11 +139,13 @@ pub async fn run(o: &Options, servers: &Servers) -> Result<(), BoxError> {
         next: Arc::new(AtomicUsize::new(0)),
     };
     let pingyi = Arc::new(servers.urls.clone());
+    let pingyi_pids = servers.pids();
     let dir = tempfile::tempdir()?;
     let page = dir.path().join("form.html");
     let page_bytes = capture(&citizens.client, &servers.urls[0], &page).await?;
     let bare = BareServer::start(&page, CAPTURE_CODE).await?;
     let bare_urls = Arc::new(vec![bare.url.clone()]);
+    let bare_pids = vec![bare.pid()];
     println!(
         "bare actix ceiling: actix-web HttpServer, default workers ({} cores), serving the {page_bytes}-byte form page of {CAPTURE_CODE} captured from Pingyi with its headers, POST answered 303",
         std::thread::available_parallelism().map_or(0, |n| n.get())
@@ -151,8 +155,13 @@ pub async fn run(o: &Options, servers: &Servers) -> Result<(), BoxError> {
         o.concurrency, o.seconds, o.repeat
     );
 
-    for (target, urls) in [(Target::Pingyi, &pingyi), (Target::Bare, &bare_urls)] {
-        let p = phase(Work::Cycle, target, urls, &citizens, o.concurrency, WARM_UP).await;
+    let servers_of = |target| match target {
+        Target::Pingyi => (&pingyi, &pingyi_pids),
+        Target::Bare => (&bare_urls, &bare_pids),
+    };
+    for target in [Target::Pingyi, Target::Bare] {
+        let (urls, pids) = servers_of(target);
+        let p = phase(Work::Cycle, target, (urls, pids), &citizens, o.concurrency, WARM_UP).await;
         println!(
             "warm-up (not counted): {} {} cycles, {} succeeded",
             target.name(),
@@ -171,11 +180,15 @@ pub async fn run(o: &Options, servers: &Servers) -> Result<(), BoxError> {
             (Work::Cycle, Target::Pingyi),
             (Work::Cycle, Target::Bare),
         ] {
-            let urls = match target {
-                Target::Pingyi => &pingyi,
-                Target::Bare => &bare_urls,
-            };
-            let p = phase(work, target, urls, &citizens, o.concurrency, duration).await;
+            let p = phase(
+                work,
+                target,
+                servers_of(target),
+                &citizens,
+                o.concurrency,
+                duration,
+            )
+            .await;
             if let Err(e) = p.check() {
                 report::run_table(i, o.repeat, &phases);
                 return Err(e);
@@ -242,15 +255,17 @@ async fn capture(
     Ok(body.len())
 }
 
-/// Runs one work against one server for `duration`, each job a new citizen.
+/// Runs one work against one server (its addresses and process ids) for
+/// `duration`, each job a new citizen.
 async fn phase(
     work: Work,
     target: Target,
-    urls: &Arc<Vec<String>>,
+    (urls, pids): (&Arc<Vec<String>>, &Vec<u32>),
     citizens: &Citizens,
     concurrency: usize,
     duration: Duration,
 ) -> Phase {
+    let cpu_before = cpu_seconds(pids);
     let (urls, citizens) = (urls.clone(), citizens.clone());
     let (mut tally, wall) = drive(concurrency, duration, usize::MAX, move |_| {
         let id = citizens.next.fetch_add(1, Ordering::Relaxed);
@@ -266,6 +281,7 @@ async fn phase(
         }
     })
     .await;
+    let server_cpu = cpu_seconds(pids) - cpu_before;
     let successes = tally.count(work.success());
     let failures = tally
         .outcomes
@@ -281,6 +297,7 @@ async fn phase(
         p50_ms: tally.percentile_ms(0.5),
         p99_ms: tally.percentile_ms(0.99),
         wall,
+        server_cpu_us: server_cpu * 1e6 / successes.max(1) as f64,
         failures,
     }
 }

@@ -66,19 +66,20 @@ fn median(mut values: Vec<f64>) -> f64 {
 pub fn run_table(i: usize, n: usize, phases: &[Phase]) {
     println!("\n#### citizen run {i} of {n}\n");
     println!(
-        "| phase | successes | per s | p50 ms | p99 ms | 429 | 422 | errors | other outcomes | wall s |"
+        "| phase | successes | per s | p50 ms | p99 ms | server CPU µs per success | 429 | 422 | errors | other outcomes | wall s |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|");
     for p in phases {
         let (counts, other) = failure_cells(&p.failures);
         println!(
-            "| {} {} | {} | {} | {:.2} | {:.2} | {} | {} | {} | {other} | {:.2} |",
+            "| {} {} | {} | {} | {:.2} | {:.2} | {:.0} | {} | {} | {} | {other} | {:.2} |",
             p.target.name(),
             p.work.name(),
             thousands(p.successes as f64),
             thousands(p.per_s),
             p.p50_ms,
             p.p99_ms,
+            p.server_cpu_us,
             counts[0],
             counts[1],
             counts[2],
@@ -105,6 +106,7 @@ pub fn summary(runs: &[Vec<Phase>]) {
     println!("| work | Pingyi | bare actix ceiling | share |");
     println!("|---|---:|---:|---:|");
     let mut p50s = Vec::new();
+    let mut cpu = Vec::new();
     let mut refusals = Vec::new();
     for work in [Work::Views, Work::Cycle] {
         let mut cells = Vec::new();
@@ -117,6 +119,8 @@ pub fn summary(runs: &[Vec<Phase>]) {
             cells.push(format!("{}/s, p99 {p99:.1} ms", thousands(rate)));
             rates.push(rate);
             p50s.push(format!("{} {} {p50:.2} ms", target.name(), work.name()));
+            let cpu_us = median(phases.iter().map(|p| p.server_cpu_us).collect());
+            cpu.push(format!("{} {} {cpu_us:.0} µs", target.name(), work.name()));
             let mut failures: BTreeMap<String, usize> = BTreeMap::new();
             for p in &phases {
                 for (k, v) in &p.failures {
@@ -146,6 +150,10 @@ pub fn summary(runs: &[Vec<Phase>]) {
         );
     }
     println!("\nmedian p50: {}", p50s.join(" · "));
+    println!(
+        "median server CPU per success (user + system, all threads): {}",
+        cpu.join(" · ")
+    );
     println!("non-success outcomes (all runs): {}", refusals.join(" · "));
 }
 
