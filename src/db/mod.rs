@@ -25,35 +25,41 @@ use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
+use writer::WriterTarget;
+
 /// Connects, creating the SQLite file's directory if needed.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
-    open(url, if url.starts_with("sqlite:") { 8 } else { 16 }, false).await
+    open(url, if url.starts_with("sqlite:") { 8 } else { 16 }).await
 }
 
-/// The connection the submission writer commits through. On SQLite, a pool
-/// of its own with one connection: SQLite keeps a
-/// page cache per connection and drops it when another connection wrote, so
-/// a writer taking whichever pooled connection is free re-reads the index
-/// pages it just wrote, batch after batch. On PostgreSQL, the shared pool.
-pub async fn writer_connection(
-    url: &str,
-    shared: &DatabaseConnection,
-) -> anyhow::Result<DatabaseConnection> {
-    // An in-memory database exists once per connection: share it.
-    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-    if url.starts_with("sqlite:") && !in_memory {
-        open(url, 1, true).await
-    } else {
-        Ok(shared.clone())
+/// Where the submission writer commits. On an SQLite file, a connection of
+/// its own, on its own thread (`writer::sqlite`): SQLite keeps a page cache
+/// per connection and drops it when another connection wrote, so a writer
+/// taking whichever pooled connection is free re-read the index pages it had
+/// just written, batch after batch. The file is the one the pool opened, as
+/// SQLite itself reports it. Otherwise (PostgreSQL, an in-memory SQLite
+/// database) the shared pool.
+pub async fn writer_target(shared: &DatabaseConnection) -> anyhow::Result<WriterTarget> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    if shared.get_database_backend() != DbBackend::Sqlite {
+        return Ok(WriterTarget::Pool(shared.clone()));
     }
+    let main = shared
+        .query_one_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "SELECT file FROM pragma_database_list WHERE name = 'main'",
+        ))
+        .await
+        .context("Failed to read the database file's path")?;
+    let file: Option<String> = main.and_then(|row| row.try_get_by_index(0).ok());
+    Ok(match file.filter(|f| !f.is_empty()) {
+        Some(file) => WriterTarget::SqliteFile(file.into()),
+        // An in-memory database exists once per connection: share it.
+        None => WriterTarget::Pool(shared.clone()),
+    })
 }
 
-/// How many WAL pages the writer lets pile up before it checkpoints them
-/// itself (64 MiB). Normally [`checkpoint`] copies them back sooner, off the
-/// writer's path; this only bounds the WAL if that stops.
-const WRITER_AUTOCHECKPOINT_PAGES: &str = "16384";
-
-async fn open(url: &str, connections: u32, writer: bool) -> anyhow::Result<DatabaseConnection> {
+async fn open(url: &str, connections: u32) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .sqlx_logging(false)
@@ -67,17 +73,6 @@ async fn open(url: &str, connections: u32, writer: bool) -> anyhow::Result<Datab
             })?;
         }
         options.map_sqlx_sqlite_opts(move |opts| {
-            let opts = if writer {
-                // A multi-row insert inside a transaction keeps a statement
-                // journal (to undo just that statement); past 64 KiB SQLite
-                // spills it to a temporary file, created, written and
-                // unlinked for every batch. The writer's journals are at
-                // most a batch's pages: keep them in memory.
-                opts.pragma("wal_autocheckpoint", WRITER_AUTOCHECKPOINT_PAGES)
-                    .pragma("temp_store", "memory")
-            } else {
-                opts
-            };
             // WAL lets readers run beside the single writer; FULL makes every
             // commit survive a crash or power loss before it is acknowledged.
             opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
@@ -85,10 +80,8 @@ async fn open(url: &str, connections: u32, writer: bool) -> anyhow::Result<Datab
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
                 .create_if_missing(true)
-                // Pages cached per connection, in KiB (negative). The writer's
-                // 4 MiB keeps the hot index pages; larger measured no faster
-                // (SQLite walks the whole cache when it resets it).
-                .pragma("cache_size", if writer { "-4096" } else { "-2000" })
+                // Pages cached per connection, in KiB (negative).
+                .pragma("cache_size", "-2000")
         });
     } else {
         // A commit is acknowledged to a citizen only once durable: insist on

@@ -68,7 +68,7 @@ impl Application {
         let catalog = CatalogCache::default();
         catalog.reload(&db).await?;
         let guards = Guards::for_settings(&settings).await?;
-        let writer_db = db::writer_connection(&settings.database_url(), &db).await?;
+        let writer = SubmissionWriter::start(db::writer_target(&db).await?)?;
         let listener = TcpListener::bind(settings.listen)
             .with_context(|| format!("Failed to listen on {}", settings.listen))?;
         let port = listener
@@ -80,7 +80,7 @@ impl Application {
             settings.preview_recheck_secs,
         ));
         let state = web::Data::new(AppState {
-            writer: SubmissionWriter::start(writer_db),
+            writer,
             forms: FormCache::new(settings.form_cache_bytes),
             settings,
             db,

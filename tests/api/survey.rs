@@ -281,6 +281,89 @@ async fn a_forged_or_foreign_form_clock_is_refused() {
     assert_eq!(app.responses().await, 0);
 }
 
+/// A ticket past its expiry is refused inside the commit, and the times the
+/// submission writer stores are the text the rest of the server writes and
+/// compares (on SQLite the writer has a connection of its own, outside the
+/// ORM; a different text form would break the office's text comparisons).
+#[actix_web::test]
+async fn an_expired_ticket_is_refused_and_stored_times_keep_one_form() {
+    use entity::ticket;
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbBackend, EntityTrait};
+
+    let app = spawn_app().await;
+    let institution = app.state.catalog.get().institution("water-01").unwrap().id;
+    let codes = pingyi::db::tickets::issue(&app.db, &app.state.keys, institution, 2, 30)
+        .await
+        .unwrap();
+    // The first ticket issued expired a second ago.
+    let first = ticket::Entity::find().one(&app.db).await.unwrap().unwrap();
+    ticket::ActiveModel {
+        id: Set(first.id),
+        expires_at: Set(chrono::Utc::now() - chrono::Duration::seconds(1)),
+        ..Default::default()
+    }
+    .update(&app.db)
+    .await
+    .unwrap();
+    let tickets = ticket::Entity::find().all(&app.db).await.unwrap();
+    let code_of = |id: i64| {
+        let index = tickets.iter().position(|t| t.id == id).unwrap();
+        codes[index].clone()
+    };
+    let (expired, valid) = (code_of(first.id), code_of(tickets[1].id));
+
+    let browser = app.browser("198.51.100.21");
+    let form = browser.form(&app, "water-01").await;
+    let mut fields = with_form(&form, water_answers());
+    set(&mut fields, "t", &expired);
+    assert_eq!(
+        browser.post(&app, "water-01", &fields).await.status(),
+        StatusCode::CONFLICT
+    );
+    assert_eq!(app.responses().await, 0);
+    set(&mut fields, "t", &valid);
+    assert_eq!(
+        browser.post(&app, "water-01", &fields).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(app.responses().await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM ticket WHERE used_at IS NOT NULL")
+            .await,
+        1
+    );
+
+    if app.db.get_database_backend() == DbBackend::Sqlite {
+        let row = app
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT r.submitted_at, t.used_at, t.created_at FROM response r, ticket t \
+                 WHERE t.used_at IS NOT NULL",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let texts: Vec<String> = (0..3)
+            .map(|i| row.try_get_by_index::<String>(i).unwrap())
+            .collect();
+        // `created_at` was written through the ORM; the other two by the writer.
+        let shape = |t: &str| {
+            let (seconds, zone) = t.split_at(19);
+            let fraction = zone.trim_end_matches("+00:00");
+            (
+                seconds.as_bytes()[10],
+                zone.ends_with("+00:00"),
+                fraction.is_empty() || fraction.starts_with('.'),
+            )
+        };
+        for text in &texts {
+            assert_eq!(shape(text), (b'T', true, true), "{texts:?}");
+        }
+        assert_eq!(texts[0], texts[1], "the ticket is used at the response's time");
+    }
+}
+
 #[actix_web::test]
 async fn a_ticket_works_once() {
     let app = spawn_app().await;

@@ -1,29 +1,24 @@
-//! The submission writer. Submissions from every request handler go through
-//! one channel to a writer task that commits them in small batches (group
-//! commit): one durable transaction, one fsync, for everything that arrived
-//! while the previous batch was being written. Each handler is answered only
-//! after its batch has committed, so an acknowledged response is on disk.
-//! Duplicates are decided by the database's unique index (ON CONFLICT DO
-//! NOTHING), which holds under any race and across instances.
+//! The writer through the shared pool: PostgreSQL, where several tasks
+//! write at once (overlapping transactions share the server's group commit
+//! instead of each batch waiting for the previous one's flush), and an
+//! in-memory SQLite database (one task). Each batch is a handful of
+//! statements whatever its size: multi-row inserts with `RETURNING`.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
-use chrono::{DateTime, Utc};
 use entity::{answer, period_state, response, ticket};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
     DbBackend, EntityTrait, QueryFilter, Statement, TransactionTrait, TryInsertResult,
 };
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
+use super::{Job, MAX_BATCH, NewResponse, RETRY_PAUSE, WriteOutcome, reply};
 use crate::domain::period::Period;
 
-/// Largest number of submissions committed in one transaction.
-const MAX_BATCH: usize = 256;
 /// Answers per multi-row INSERT (4 bind parameters each; well under SQLite's limit).
 const ANSWER_CHUNK: usize = 2000;
 /// Concurrent writer tasks on PostgreSQL.
@@ -31,105 +26,15 @@ const POSTGRES_WRITERS: usize = 4;
 /// Responses per multi-row INSERT (13 bind parameters each).
 const RESPONSE_CHUNK: usize = 1000;
 
-/// Who produced a response.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Source {
-    Citizen,
-    Assessor,
-}
-
-impl Source {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Source::Citizen => "citizen",
-            Source::Assessor => "assessor",
-        }
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct NewAnswer {
-    pub item_code: String,
-    pub dimension_code: String,
-    pub rating: Option<i16>,
-}
-
-/// A response ready to be stored.
-#[derive(Clone, Debug)]
-pub struct NewResponse {
-    pub institution_id: i32,
-    pub questionnaire_id: i32,
-    pub source: Source,
-    pub period: Period,
-    pub submitted_at: DateTime<Utc>,
-    pub duration_ms: Option<i64>,
-    pub channel: &'static str,
-    pub respondent_hash: String,
-    pub comment: Option<String>,
-    /// Keyed hash of the client's network (`integrity::collect`); `None`
-    /// for uploads and seeded rows without one.
-    pub network_hash: Option<String>,
-    /// Keyed hash of the normalised comment (`integrity::collect`).
-    pub comment_key: Option<String>,
-    pub answers: Vec<NewAnswer>,
-    /// Keyed hash of a one-time ticket to consume in the same transaction.
-    pub ticket_hash: Option<String>,
-}
-
-/// What became of a submission.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WriteOutcome {
-    Stored(i64),
-    /// This respondent already rated this institution in this period.
-    Duplicate,
-    /// The ticket is unknown, expired or already used.
-    TicketRefused,
-    /// The period has been published (frozen): nothing more is stored for it.
-    PeriodClosed,
-}
-
-/// The database could not take the batch; nothing of it was stored.
-#[derive(Debug, thiserror::Error)]
-#[error("the database is unavailable")]
-pub struct Unavailable;
-
-struct Job {
-    response: NewResponse,
-    reply: oneshot::Sender<Result<WriteOutcome, Unavailable>>,
-}
-
-/// Handle to the writer task.
-#[derive(Clone)]
-pub struct SubmissionWriter {
-    jobs: mpsc::Sender<Job>,
-}
-
-impl SubmissionWriter {
-    /// Starts the writer tasks on the current runtime: one for SQLite (a
-    /// single-writer database), several for PostgreSQL, where overlapping
-    /// transactions share the server's group commit instead of each batch
-    /// waiting for the previous one's flush.
-    pub fn start(db: DatabaseConnection) -> SubmissionWriter {
-        let (jobs, rx) = mpsc::channel(8 * MAX_BATCH);
-        let writers = match db.get_database_backend() {
-            DbBackend::Sqlite => 1,
-            _ => POSTGRES_WRITERS,
-        };
-        let rx = Arc::new(tokio::sync::Mutex::new(rx));
-        for _ in 0..writers {
-            tokio::spawn(run(db.clone(), rx.clone()));
-        }
-        SubmissionWriter { jobs }
-    }
-
-    /// Stores one response; returns once it is committed (or refused).
-    pub async fn submit(&self, response: NewResponse) -> Result<WriteOutcome, Unavailable> {
-        let (reply, answer) = oneshot::channel();
-        self.jobs
-            .send(Job { response, reply })
-            .await
-            .map_err(|_| Unavailable)?;
-        answer.await.map_err(|_| Unavailable)?
+/// Spawns the writer tasks on the current runtime.
+pub(super) fn start(db: DatabaseConnection, rx: mpsc::Receiver<Job>) {
+    let writers = match db.get_database_backend() {
+        DbBackend::Sqlite => 1,
+        _ => POSTGRES_WRITERS,
+    };
+    let rx = Arc::new(tokio::sync::Mutex::new(rx));
+    for _ in 0..writers {
+        tokio::spawn(run(db.clone(), rx.clone()));
     }
 }
 
@@ -139,21 +44,11 @@ async fn run(db: DatabaseConnection, rx: Arc<tokio::sync::Mutex<mpsc::Receiver<J
     // collects the next one while this one writes.
     while rx.lock().await.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let responses: Vec<&NewResponse> = batch.iter().map(|j| &j.response).collect();
-        match write_batch(&db, &responses).await {
-            Ok(outcomes) => {
-                for (job, outcome) in batch.drain(..).zip(outcomes) {
-                    let _ = job.reply.send(Ok(outcome));
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = ?e, size = batch.len(), "Failed to commit a batch of submissions");
-                metrics::counter!("pingyi_db_write_failures_total").increment(1);
-                for job in batch.drain(..) {
-                    let _ = job.reply.send(Err(Unavailable));
-                }
-                // Do not spin against a database that is down.
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+        let outcomes = write_batch(&db, &responses).await;
+        let failed = outcomes.is_err();
+        reply(&mut batch, outcomes);
+        if failed {
+            tokio::time::sleep(RETRY_PAUSE).await;
         }
     }
 }
@@ -181,7 +76,7 @@ pub async fn write_batch(
     for (i, r) in batch.iter().enumerate() {
         if frozen.get(&r.period).copied().unwrap_or(false) {
             outcomes[i] = Some(WriteOutcome::PeriodClosed);
-        } else if !keys_in_batch.insert(respondent_key(r)) {
+        } else if !keys_in_batch.insert(r.respondent_key()) {
             // The same respondent twice in one batch: the first one counts.
             outcomes[i] = Some(WriteOutcome::Duplicate);
         } else if r.ticket_hash.is_some() && !consume_ticket(&txn, r).await? {
@@ -192,7 +87,7 @@ pub async fn write_batch(
     }
     // Rows in key order: concurrent writers then take the unique index's
     // locks in the same order and cannot deadlock on each other.
-    to_insert.sort_by(|&a, &b| respondent_key(batch[a]).cmp(&respondent_key(batch[b])));
+    to_insert.sort_by(|&a, &b| batch[a].respondent_key().cmp(&batch[b].respondent_key()));
 
     let mut stored: HashMap<(i32, String, String), i64> = HashMap::with_capacity(to_insert.len());
     for chunk in to_insert.chunks(RESPONSE_CHUNK) {
@@ -218,7 +113,7 @@ pub async fn write_batch(
     let mut answers = Vec::new();
     for &i in &to_insert {
         let r = batch[i];
-        let (institution_id, period, hash) = respondent_key(r);
+        let (institution_id, period, hash) = r.respondent_key();
         let outcome = match stored.get(&(institution_id, period.to_string(), hash.to_owned())) {
             Some(&id) => {
                 answers.extend(r.answers.iter().map(|a| answer::ActiveModel {
@@ -248,11 +143,6 @@ pub async fn write_batch(
         .into_iter()
         .map(|o| o.unwrap_or(WriteOutcome::Duplicate))
         .collect())
-}
-
-/// What the unique index on responses is over.
-fn respondent_key(r: &NewResponse) -> (i32, Period, &str) {
-    (r.institution_id, r.period, r.respondent_hash.as_str())
 }
 
 /// The period's frozen flag, read so that publishing cannot slip between
