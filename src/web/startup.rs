@@ -161,6 +161,14 @@ fn security_headers() -> DefaultHeaders {
         .add(("Referrer-Policy", "no-referrer"))
 }
 
+/// How often committed WAL pages are copied back into an SQLite file. Often
+/// enough that each copy (and the flush of the database file after it) is a
+/// small burst of writes, which the writer's own flushes do not queue
+/// behind for long, and that the copy usually catches up with the WAL, so
+/// the WAL restarts from its beginning instead of growing to the writer's
+/// backstop, where the writer would have to copy it itself.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
 /// Periodic clean-up of in-memory guard state, so memory stays bounded.
 fn spawn_housekeeping(state: &web::Data<AppState>) {
     let limiter = state.guards.local_limiter.clone();
@@ -172,11 +180,11 @@ fn spawn_housekeeping(state: &web::Data<AppState>) {
         }
     });
     // SQLite: the WAL is copied back into the database file here, every
-    // second, rather than by the submission writer between two batches.
+    // `CHECKPOINT_EVERY`, rather than by the submission writer between two batches.
     if state.db.get_database_backend() == sea_orm::DbBackend::Sqlite {
         let db = state.db.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
             loop {
                 tick.tick().await;
                 if let Err(e) = db::checkpoint(&db).await {
