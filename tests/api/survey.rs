@@ -360,7 +360,10 @@ async fn an_expired_ticket_is_refused_and_stored_times_keep_one_form() {
         for text in &texts {
             assert_eq!(shape(text), (b'T', true, true), "{texts:?}");
         }
-        assert_eq!(texts[0], texts[1], "the ticket is used at the response's time");
+        assert_eq!(
+            texts[0], texts[1],
+            "the ticket is used at the response's time"
+        );
     }
 }
 

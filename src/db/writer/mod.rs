@@ -95,7 +95,11 @@ pub struct Unavailable;
 impl NewResponse {
     /// What the unique index on responses is over.
     fn respondent_key(&self) -> (i32, Period, &str) {
-        (self.institution_id, self.period, self.respondent_hash.as_str())
+        (
+            self.institution_id,
+            self.period,
+            self.respondent_hash.as_str(),
+        )
     }
 }
 

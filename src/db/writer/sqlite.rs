@@ -45,8 +45,12 @@ const INSERT_ANSWER: &str = "INSERT INTO answer (response_id, item_code, dimensi
 
 /// Opens the writer's connection to `path` and starts its thread.
 pub(super) fn start(path: &Path, jobs: mpsc::Receiver<Job>) -> anyhow::Result<()> {
-    let connection = open(path)
-        .with_context(|| format!("Failed to open {} for the submission writer", path.display()))?;
+    let connection = open(path).with_context(|| {
+        format!(
+            "Failed to open {} for the submission writer",
+            path.display()
+        )
+    })?;
     std::thread::Builder::new()
         .name("submission-writer".into())
         .spawn(move || run(connection, jobs))

@@ -161,7 +161,15 @@ pub async fn run(o: &Options, servers: &Servers) -> Result<(), BoxError> {
     };
     for target in [Target::Pingyi, Target::Bare] {
         let (urls, pids) = servers_of(target);
-        let p = phase(Work::Cycle, target, (urls, pids), &citizens, o.concurrency, WARM_UP).await;
+        let p = phase(
+            Work::Cycle,
+            target,
+            (urls, pids),
+            &citizens,
+            o.concurrency,
+            WARM_UP,
+        )
+        .await;
         println!(
             "warm-up (not counted): {} {} cycles, {} succeeded",
             target.name(),
