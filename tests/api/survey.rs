@@ -288,40 +288,45 @@ async fn a_forged_or_foreign_form_clock_is_refused() {
 #[actix_web::test]
 async fn an_expired_ticket_is_refused_and_stored_times_keep_one_form() {
     use entity::ticket;
-    use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbBackend, EntityTrait};
+    use sea_orm::{
+        ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbBackend, EntityTrait, QueryOrder,
+    };
 
     let app = spawn_app().await;
     let institution = app.state.catalog.get().institution("water-01").unwrap().id;
     let codes = pingyi::db::tickets::issue(&app.db, &app.state.keys, institution, 2, 30)
         .await
         .unwrap();
-    // The first ticket issued expired a second ago.
-    let first = ticket::Entity::find().one(&app.db).await.unwrap().unwrap();
+    // The first ticket issued (codes come in the order of their rows)
+    // expired a second ago.
+    let ids: Vec<i64> = ticket::Entity::find()
+        .order_by_asc(ticket::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.id)
+        .collect();
     ticket::ActiveModel {
-        id: Set(first.id),
+        id: Set(ids[0]),
         expires_at: Set(chrono::Utc::now() - chrono::Duration::seconds(1)),
         ..Default::default()
     }
     .update(&app.db)
     .await
     .unwrap();
-    let tickets = ticket::Entity::find().all(&app.db).await.unwrap();
-    let code_of = |id: i64| {
-        let index = tickets.iter().position(|t| t.id == id).unwrap();
-        codes[index].clone()
-    };
-    let (expired, valid) = (code_of(first.id), code_of(tickets[1].id));
+    let (expired, valid) = (&codes[0], &codes[1]);
 
     let browser = app.browser("198.51.100.21");
     let form = browser.form(&app, "water-01").await;
     let mut fields = with_form(&form, water_answers());
-    set(&mut fields, "t", &expired);
+    set(&mut fields, "t", expired);
     assert_eq!(
         browser.post(&app, "water-01", &fields).await.status(),
         StatusCode::CONFLICT
     );
     assert_eq!(app.responses().await, 0);
-    set(&mut fields, "t", &valid);
+    set(&mut fields, "t", valid);
     assert_eq!(
         browser.post(&app, "water-01", &fields).await.status(),
         StatusCode::SEE_OTHER
