@@ -196,3 +196,22 @@ pub fn peak_rss_mb(pid: u32) -> f64 {
         })
         .map_or(0.0, |kb| kb / 1024.0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_seconds_counts_this_process_and_nothing_for_a_missing_one() {
+        let before = cpu_seconds(&[std::process::id()]);
+        // Burn a measurable amount of CPU (the counter ticks every 10 ms).
+        let start = std::time::Instant::now();
+        let mut x = 0u64;
+        while start.elapsed() < Duration::from_millis(300) {
+            x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+        }
+        let used = cpu_seconds(&[std::process::id()]) - before;
+        assert!(used >= 0.1, "counted {used} s of CPU for 0.3 s of spinning");
+        assert_eq!(cpu_seconds(&[u32::MAX]), 0.0);
+    }
+}

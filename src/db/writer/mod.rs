@@ -29,7 +29,6 @@ pub use pool::write_batch;
 
 /// Largest number of submissions committed in one transaction.
 const MAX_BATCH: usize = 256;
-
 /// Who produced a response.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Source {
@@ -146,14 +145,22 @@ impl SubmissionWriter {
     }
 }
 
+/// The responses of a batch's jobs, in order.
+fn responses(batch: &[Job]) -> Vec<&NewResponse> {
+    batch.iter().map(|j| &j.response).collect()
+}
+
 /// Answers a batch's submitters: each its outcome, or all `Unavailable`
 /// when the batch could not be committed (nothing of it was stored).
-fn reply(batch: &mut Vec<Job>, outcomes: anyhow::Result<Vec<WriteOutcome>>) {
+/// Whether it was committed: after a failure the writer pauses for
+/// [`RETRY_PAUSE`].
+fn reply(batch: &mut Vec<Job>, outcomes: anyhow::Result<Vec<WriteOutcome>>) -> bool {
     match outcomes {
         Ok(outcomes) => {
             for (job, outcome) in batch.drain(..).zip(outcomes) {
                 let _ = job.reply.send(Ok(outcome));
             }
+            true
         }
         Err(e) => {
             tracing::error!(error = ?e, size = batch.len(), "Failed to commit a batch of submissions");
@@ -161,6 +168,7 @@ fn reply(batch: &mut Vec<Job>, outcomes: anyhow::Result<Vec<WriteOutcome>>) {
             for job in batch.drain(..) {
                 let _ = job.reply.send(Err(Unavailable));
             }
+            false
         }
     }
 }

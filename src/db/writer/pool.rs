@@ -16,7 +16,7 @@ use sea_orm::{
 };
 use tokio::sync::mpsc;
 
-use super::{Job, MAX_BATCH, NewResponse, RETRY_PAUSE, WriteOutcome, reply};
+use super::{Job, MAX_BATCH, NewResponse, RETRY_PAUSE, WriteOutcome, reply, responses};
 use crate::domain::period::Period;
 
 /// Answers per multi-row INSERT (4 bind parameters each; well under SQLite's limit).
@@ -43,11 +43,8 @@ async fn run(db: DatabaseConnection, rx: Arc<tokio::sync::Mutex<mpsc::Receiver<J
     // The receiver is held only while collecting a batch, so another writer
     // collects the next one while this one writes.
     while rx.lock().await.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let responses: Vec<&NewResponse> = batch.iter().map(|j| &j.response).collect();
-        let outcomes = write_batch(&db, &responses).await;
-        let failed = outcomes.is_err();
-        reply(&mut batch, outcomes);
-        if failed {
+        let outcomes = write_batch(&db, &responses(&batch)).await;
+        if !reply(&mut batch, outcomes) {
             tokio::time::sleep(RETRY_PAUSE).await;
         }
     }

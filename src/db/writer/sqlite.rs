@@ -21,7 +21,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::mpsc;
 
-use super::{Job, MAX_BATCH, NewResponse, RETRY_PAUSE, WriteOutcome, reply};
+use super::{Job, MAX_BATCH, NewResponse, RETRY_PAUSE, WriteOutcome, reply, responses};
 use crate::domain::period::Period;
 
 /// How many WAL pages the writer lets pile up before it checkpoints them
@@ -84,12 +84,9 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
 fn run(mut connection: Connection, mut jobs: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while jobs.blocking_recv_many(&mut batch, MAX_BATCH) > 0 {
-        let responses: Vec<&NewResponse> = batch.iter().map(|j| &j.response).collect();
         let outcomes =
-            write_batch(&mut connection, &responses).context("Failed to commit on SQLite");
-        let failed = outcomes.is_err();
-        reply(&mut batch, outcomes);
-        if failed {
+            write_batch(&mut connection, &responses(&batch)).context("Failed to commit on SQLite");
+        if !reply(&mut batch, outcomes) {
             std::thread::sleep(RETRY_PAUSE);
         }
     }
