@@ -9,6 +9,7 @@ pub mod columns;
 mod error;
 mod indicators;
 mod input;
+mod institution_stats;
 mod integrity;
 mod model;
 mod output;

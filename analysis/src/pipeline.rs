@@ -7,6 +7,7 @@ use crate::answers;
 use crate::columns::*;
 use crate::error::{AnalysisError, unreadable};
 use crate::input::{ANSWER_COLUMNS, INSTITUTION_COLUMNS, Inputs, RESPONSE_COLUMNS, bad, normalise};
+use crate::institution_stats;
 use crate::integrity;
 use crate::model::Model;
 use crate::output::Outputs;
@@ -132,9 +133,7 @@ pub fn run(inputs: Inputs, model: &Model) -> Result<Outputs, AnalysisError> {
     let alpha = stages::cronbach_alpha(&classified, &compact, items.n_items)?;
     drop(compact);
     clock.lap("alpha item sums");
-    let stats =
-        stages::institution_source_stats(classified.clone().lazy(), items.dims.len(), &keys)?
-            .collect()?;
+    let stats = institution_stats::institution_source_stats(&classified, items.dims.len(), &keys)?;
     clock.lap("institution statistics");
     let dimension_indicators =
         stages::dimension_indicators(stats.clone().lazy(), &items.dims, model)?.collect()?;

@@ -114,20 +114,17 @@ pub(crate) fn response_aggregates(
     n_dims: usize,
     n_responses: usize,
 ) -> PolarsResult<DataFrame> {
-    let rid = answers.column(RID)?.cast(&IDX_DTYPE)?;
-    let dim = answers.column(DIM)?.cast(&IDX_DTYPE)?;
-    let rating = answers.column(RATING)?.cast(&DataType::Int32)?;
-    let (rid, dim, rating) = (rid.idx()?, dim.idx()?, rating.i32()?);
     let mut shown = vec![0i64; n_responses];
     let mut answered = vec![0i64; n_responses];
     let mut sum = vec![0i64; n_responses];
     let mut sq_sum = vec![0i64; n_responses];
     let mut dim_answered = vec![vec![0i64; n_responses]; n_dims];
     let mut dim_sum = vec![vec![0i64; n_responses]; n_dims];
-    for ((r, d), x) in rid.iter().zip(dim.iter()).zip(rating.iter()) {
-        let Some(i) = r.map(|r| r as usize).filter(|r| *r < n_responses) else {
-            continue;
-        };
+    for_each_answer(answers, DIM, |r, d, x| {
+        let i = r as usize;
+        if i >= n_responses {
+            return;
+        }
         shown[i] += 1;
         if let Some(x) = x {
             let x = i64::from(x);
@@ -139,7 +136,7 @@ pub(crate) fn response_aggregates(
                 dim_sum[d][i] += x;
             }
         }
-    }
+    })?;
     let mut columns = vec![
         Column::new(SHOWN.into(), shown),
         Column::new(ANSWERED.into(), answered),
@@ -151,6 +148,49 @@ pub(crate) fn response_aggregates(
         columns.push(Column::new(rating_sum_in(d).into(), sums));
     }
     DataFrame::new(n_responses, columns)
+}
+
+/// Calls `each(__rid, key, rating)` for every row of the compact answers
+/// that has a `__rid`, in row order; `key` is the row's `__item` or `__dim`
+/// (column `key`).
+///
+/// The usual table (every row of a known response, its keys in one chunk, as
+/// [`crate::answers`] builds them) is read as plain slices beside the
+/// rating's chunks: iterating three chunked columns of options in step cost
+/// more than the work done per row, over 65M rows at 10M responses.
+fn for_each_answer(
+    answers: &DataFrame,
+    key: &str,
+    mut each: impl FnMut(IdxSize, Option<IdxSize>, Option<i32>),
+) -> PolarsResult<()> {
+    let rid = answers.column(RID)?.cast(&IDX_DTYPE)?;
+    let keys = answers.column(key)?.cast(&IDX_DTYPE)?;
+    let rating = answers.column(RATING)?.cast(&DataType::Int32)?;
+    let (rid, keys, rating) = (rid.idx()?, keys.idx()?, rating.i32()?);
+    if let (Ok(rids), Ok(keys)) = (rid.cont_slice(), keys.cont_slice()) {
+        let mut offset = 0;
+        for ratings in rating.downcast_iter() {
+            let end = offset + ratings.len();
+            let (rids, keys) = (&rids[offset..end], &keys[offset..end]);
+            if ratings.validity().is_none_or(|v| v.unset_bits() == 0) {
+                for ((&r, &k), &x) in rids.iter().zip(keys).zip(ratings.values().iter()) {
+                    each(r, Some(k), Some(x));
+                }
+            } else {
+                for ((&r, &k), x) in rids.iter().zip(keys).zip(ratings.iter()) {
+                    each(r, Some(k), x.copied());
+                }
+            }
+            offset = end;
+        }
+        return Ok(());
+    }
+    for ((r, k), x) in rid.iter().zip(keys.iter()).zip(rating.iter()) {
+        if let Some(r) = r {
+            each(r, k, x);
+        }
+    }
+    Ok(())
 }
 
 /// The response columns that classification needs (`__is_citizen`,
@@ -350,110 +390,6 @@ pub(crate) fn classify_responses(
             alpha_key.alias(ALPHA_KEY),
         ])
         .select(keep))
-}
-
-/// Per (period, institution) over non-voided responses: `n_excluded` and, per
-/// source, n / mean / sd / se / satisfied and poor shares of `S`, and per
-/// dimension n / mean / sd / se of `D[d]`; with the codes of `__piid` from
-/// `keys` (see [`KeyTables`]). Collects the (small) grouped table.
-pub(crate) fn institution_source_stats(
-    responses: LazyFrame,
-    n_dims: usize,
-    keys: &KeyTables,
-) -> PolarsResult<LazyFrame> {
-    // One group-by over all responses, keyed by (period-institution, class):
-    // class 0 and 1 are the valid responses of each source, 2 the excluded
-    // (live, but incomplete or a speeder), 3 the voided. A filter and a
-    // group-by per source each went over the whole table; the few grouped
-    // rows are spread into columns instead.
-    const VALID_CITIZEN: u64 = 0;
-    const VALID_ASSESSOR: u64 = 1;
-    const EXCLUDED: u64 = 2;
-    const CLASSES: u64 = 4;
-    let class = when(col(VOIDED))
-        .then(lit(3u64))
-        .when(col(VALID).not())
-        .then(lit(EXCLUDED))
-        .when(col(IS_CITIZEN))
-        .then(lit(VALID_CITIZEN))
-        .otherwise(lit(VALID_ASSESSOR));
-    let mut aggs = vec![
-        len().alias(stat("n", "", None)),
-        col(SCORE_S).mean().alias(stat("mean", "", None)),
-        col(SCORE_S).std(1).alias(stat("sd", "", None)),
-        col(SAT)
-            .cast(DataType::Float64)
-            .mean()
-            .alias(stat("sat", "", None)),
-        col(POOR)
-            .cast(DataType::Float64)
-            .mean()
-            .alias(stat("poor", "", None)),
-    ];
-    for d in 0..n_dims {
-        let x = col(dim_score(d));
-        aggs.push(x.clone().count().alias(stat("n", "", Some(d))));
-        aggs.push(x.clone().mean().alias(stat("mean", "", Some(d))));
-        aggs.push(x.std(1).alias(stat("sd", "", Some(d))));
-    }
-    let grouped = responses
-        .group_by([(col(PIID) * lit(CLASSES) + class).alias(KEY)])
-        .agg(aggs)
-        .with_columns([
-            (col(KEY) / lit(CLASSES)).alias(PIID),
-            (col(KEY) % lit(CLASSES)).alias("__class"),
-        ])
-        .collect()?
-        .lazy();
-    let in_class = |c: u64| grouped.clone().filter(col("__class").eq(lit(c)));
-    let left = |out: LazyFrame, other: LazyFrame| {
-        out.join(
-            other,
-            [col(PIID)],
-            [col(PIID)],
-            JoinArgs::new(JoinType::Left),
-        )
-    };
-    // Every (period, institution) with a live response.
-    let mut out = grouped
-        .clone()
-        .filter(col("__class").lt(lit(3u64)))
-        .select([col(PIID)])
-        .unique(None, UniqueKeepStrategy::Any);
-    out = left(
-        out,
-        in_class(EXCLUDED).select([col(PIID), col(stat("n", "", None)).alias(N_EXCLUDED)]),
-    );
-    let mut counts = vec![col(N_EXCLUDED).fill_null(lit(0))];
-    let mut ses = Vec::new();
-    for ((_, src), class) in SOURCES.into_iter().zip([VALID_CITIZEN, VALID_ASSESSOR]) {
-        let mut renamed = vec![col(PIID)];
-        for what in ["n", "mean", "sd", "sat", "poor"] {
-            renamed.push(col(stat(what, "", None)).alias(stat(what, src, None)));
-        }
-        counts.push(col(stat("n", src, None)).fill_null(lit(0)));
-        ses.push(
-            standard_error(col(stat("sd", src, None)), col(stat("n", src, None)))
-                .alias(stat("se", src, None)),
-        );
-        for d in 0..n_dims {
-            for what in ["n", "mean", "sd"] {
-                renamed.push(col(stat(what, "", Some(d))).alias(stat(what, src, Some(d))));
-            }
-            counts.push(col(stat("n", src, Some(d))).fill_null(lit(0)));
-            ses.push(
-                standard_error(col(stat("sd", src, Some(d))), col(stat("n", src, Some(d))))
-                    .alias(stat("se", src, Some(d))),
-            );
-        }
-        out = left(out, in_class(class).select(renamed));
-    }
-    // A fixed row order, so that the category means (shrinkage) add up in the
-    // same order on every run.
-    Ok(left(out, keys.piid.clone().lazy())
-        .sort([PIID], SortMultipleOptions::default())
-        .with_columns(counts)
-        .with_columns(ses))
 }
 
 /// Renormalised source weights over the present sources: `__vc`, `__va`, and
@@ -751,9 +687,6 @@ pub(crate) fn cronbach_alpha(
     // the answers (a few thousand keys; the response's alpha key is looked up
     // by `__rid`, null unless the response is valid).
     let alpha_keys: Vec<Option<u64>> = responses.column(ALPHA_KEY)?.u64()?.iter().collect();
-    let rid = answers.column(RID)?.cast(&IDX_DTYPE)?;
-    let item = answers.column(ITEM)?.cast(&IDX_DTYPE)?;
-    let rating = answers.column(RATING)?.cast(&DataType::Int32)?;
     // `None` (too many to count) makes the sums sparse.
     let n_keys = alpha_keys
         .iter()
@@ -761,20 +694,14 @@ pub(crate) fn cronbach_alpha(
         .max()
         .map_or(Some(0), |m| (m + 1).checked_mul(n));
     let mut sums = ItemSums::new(n_keys);
-    for ((r, i), x) in rid
-        .idx()?
-        .iter()
-        .zip(item.idx()?.iter())
-        .zip(rating.i32()?.iter())
-    {
-        let (Some(r), Some(i), Some(x)) = (r, i, x) else {
-            continue;
+    for_each_answer(answers, ITEM, |r, i, x| {
+        let (Some(i), Some(x)) = (i, x) else {
+            return;
         };
-        let Some(Some(k)) = alpha_keys.get(r as usize) else {
-            continue;
-        };
-        sums.add(k * n + u64::from(i), i64::from(x));
-    }
+        if let Some(Some(k)) = alpha_keys.get(r as usize) {
+            sums.add(k * n + u64::from(i), i64::from(x));
+        }
+    })?;
     drop(alpha_keys);
     let sums = sums.into_sorted();
     let items = df!(
