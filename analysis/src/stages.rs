@@ -7,6 +7,8 @@
 //! strings; the codes come back from the small [`KeyTables`] at the end.
 
 use polars::prelude::*;
+use polars_core::runtime::RAYON;
+use polars_core::utils::rayon::prelude::*;
 
 use crate::columns::*;
 use crate::indicators::*;
@@ -105,54 +107,144 @@ pub(crate) fn sort_by_response(compact: DataFrame) -> PolarsResult<DataFrame> {
 /// shown and answered, rating sum and sum of squares, and per dimension the
 /// answered count and rating sum (all i64; 0 for a response without answers).
 ///
-/// One pass over the three integer columns of the compact answers, in any
-/// order, adding into vectors indexed by `__rid`: a polars group-by would
-/// materialise several full-length temporaries per aggregate, and a join
-/// would then be needed to line the result up with the responses.
+/// One pass over the three integer columns of the compact answers, adding
+/// into vectors indexed by `__rid`: a polars group-by would materialise
+/// several full-length temporaries per aggregate, and a join would then be
+/// needed to line the result up with the responses. Answers sorted by
+/// `__rid` (as [`sort_by_response`] leaves them) are cut into one piece per
+/// thread at response boundaries, so each thread adds into its own range of
+/// the vectors (and touches their fresh pages itself).
 pub(crate) fn response_aggregates(
     answers: &DataFrame,
     n_dims: usize,
     n_responses: usize,
 ) -> PolarsResult<DataFrame> {
-    let mut shown = vec![0i64; n_responses];
-    let mut answered = vec![0i64; n_responses];
-    let mut sum = vec![0i64; n_responses];
-    let mut sq_sum = vec![0i64; n_responses];
-    let mut dim_answered = vec![vec![0i64; n_responses]; n_dims];
-    let mut dim_sum = vec![vec![0i64; n_responses]; n_dims];
-    for_each_answer(answers, DIM, |r, d, x| {
-        let i = r as usize;
-        if i >= n_responses {
-            return;
+    aggregates_in_pieces(answers, n_dims, n_responses, RAYON.current_num_threads())
+}
+
+/// [`response_aggregates`] in up to `threads` pieces.
+fn aggregates_in_pieces(
+    answers: &DataFrame,
+    n_dims: usize,
+    n_responses: usize,
+    threads: usize,
+) -> PolarsResult<DataFrame> {
+    let mut columns: Vec<Vec<i64>> = (0..4 + 2 * n_dims)
+        .map(|_| vec![0i64; n_responses])
+        .collect();
+    let pieces = response_pieces(answers, n_responses, threads)?;
+    // Each column cut at the pieces' first responses.
+    let mut parts: Vec<Vec<&mut [i64]>> = pieces.iter().map(|_| Vec::new()).collect();
+    for column in columns.iter_mut() {
+        let mut rest = column.as_mut_slice();
+        for (piece, part) in pieces.iter().zip(parts.iter_mut()) {
+            let (mine, after) = rest.split_at_mut(piece.responses.len());
+            part.push(mine);
+            rest = after;
         }
-        shown[i] += 1;
-        if let Some(x) = x {
-            let x = i64::from(x);
-            answered[i] += 1;
-            sum[i] += x;
-            sq_sum[i] += x * x;
-            if let Some(d) = d.map(|d| d as usize).filter(|d| *d < n_dims) {
-                dim_answered[d][i] += 1;
-                dim_sum[d][i] += x;
-            }
-        }
-    })?;
-    let mut columns = vec![
-        Column::new(SHOWN.into(), shown),
-        Column::new(ANSWERED.into(), answered),
-        Column::new(RATING_SUM.into(), sum),
-        Column::new(RATING_SQ_SUM.into(), sq_sum),
-    ];
-    for (d, (counts, sums)) in dim_answered.into_iter().zip(dim_sum).enumerate() {
-        columns.push(Column::new(answered_in(d).into(), counts));
-        columns.push(Column::new(rating_sum_in(d).into(), sums));
     }
+    RAYON.install(|| {
+        pieces
+            .par_iter()
+            .zip(parts.into_par_iter())
+            .try_for_each(|(piece, mut sums)| {
+                let first = piece.responses.start;
+                for_each_answer(answers, DIM, piece.rows.clone(), |r, d, x| {
+                    let Some(i) = (r as usize).checked_sub(first) else {
+                        return;
+                    };
+                    if i >= piece.responses.len() {
+                        return;
+                    }
+                    sums[0][i] += 1;
+                    if let Some(x) = x {
+                        let x = i64::from(x);
+                        sums[1][i] += 1;
+                        sums[2][i] += x;
+                        sums[3][i] += x * x;
+                        if let Some(d) = d.map(|d| d as usize).filter(|d| *d < n_dims) {
+                            sums[4 + 2 * d][i] += 1;
+                            sums[5 + 2 * d][i] += x;
+                        }
+                    }
+                })
+            })
+    })?;
+    let mut names = vec![
+        SHOWN.to_owned(),
+        ANSWERED.to_owned(),
+        RATING_SUM.to_owned(),
+        RATING_SQ_SUM.to_owned(),
+    ];
+    for d in 0..n_dims {
+        names.push(answered_in(d));
+        names.push(rating_sum_in(d));
+    }
+    let columns = names
+        .into_iter()
+        .zip(columns)
+        .map(|(name, values)| Column::new(name.into(), values))
+        .collect();
     DataFrame::new(n_responses, columns)
 }
 
-/// Calls `each(__rid, key, rating)` for every row of the compact answers
-/// that has a `__rid`, in row order; `key` is the row's `__item` or `__dim`
-/// (column `key`).
+/// A run of answer rows and the range of `__rid` its rows fall in.
+struct Piece {
+    rows: std::ops::Range<usize>,
+    responses: std::ops::Range<usize>,
+}
+
+/// Up to `wanted` pieces of the answers with disjoint response ranges
+/// covering `0..n_responses`: cut at response boundaries when the answers
+/// are sorted by `__rid` and all have one, else one piece of every row.
+fn response_pieces(
+    answers: &DataFrame,
+    n_responses: usize,
+    wanted: usize,
+) -> PolarsResult<Vec<Piece>> {
+    let height = answers.height();
+    let whole = vec![Piece {
+        rows: 0..height,
+        responses: 0..n_responses,
+    }];
+    let rid = answers.column(RID)?.as_materialized_series().idx()?;
+    let Ok(rids) = rid.cont_slice() else {
+        return Ok(whole);
+    };
+    if rid.is_sorted_flag() != polars::series::IsSorted::Ascending || wanted < 2 || height < wanted
+    {
+        return Ok(whole);
+    }
+    // The first row of each piece after the first: the first row of a
+    // response at or after an even share of the rows.
+    let mut cuts = vec![0];
+    for t in 1..wanted {
+        let mut row = t * height / wanted;
+        while row < height && rids[row] == rids[row - 1] {
+            row += 1;
+        }
+        if row < height && row > *cuts.last().unwrap_or(&0) {
+            cuts.push(row);
+        }
+    }
+    let first_response = |row: usize| (rids[row] as usize).min(n_responses);
+    Ok(cuts
+        .iter()
+        .enumerate()
+        .map(|(i, &start)| {
+            let end = cuts.get(i + 1).copied();
+            Piece {
+                rows: start..end.unwrap_or(height),
+                responses: if i == 0 { 0 } else { first_response(start) }
+                    ..end.map_or(n_responses, first_response),
+            }
+        })
+        .collect())
+}
+
+/// Calls `each(__rid, key, rating)` for every row in `rows` of the compact
+/// answers that has a `__rid`, in row order; `key` is the row's `__item` or
+/// `__dim` (column `key`).
 ///
 /// The usual table (every row of a known response, its keys in one chunk, as
 /// [`crate::answers`] builds them) is read as plain slices beside the
@@ -161,11 +253,16 @@ pub(crate) fn response_aggregates(
 fn for_each_answer(
     answers: &DataFrame,
     key: &str,
+    rows: std::ops::Range<usize>,
     mut each: impl FnMut(IdxSize, Option<IdxSize>, Option<i32>),
 ) -> PolarsResult<()> {
-    let rid = answers.column(RID)?.cast(&IDX_DTYPE)?;
-    let keys = answers.column(key)?.cast(&IDX_DTYPE)?;
-    let rating = answers.column(RATING)?.cast(&DataType::Int32)?;
+    let (start, len) = (rows.start as i64, rows.len());
+    let rid = answers.column(RID)?.cast(&IDX_DTYPE)?.slice(start, len);
+    let keys = answers.column(key)?.cast(&IDX_DTYPE)?.slice(start, len);
+    let rating = answers
+        .column(RATING)?
+        .cast(&DataType::Int32)?
+        .slice(start, len);
     let (rid, keys, rating) = (rid.idx()?, keys.idx()?, rating.i32()?);
     if let (Ok(rids), Ok(keys)) = (rid.cont_slice(), keys.cont_slice()) {
         let mut offset = 0;
@@ -694,7 +791,7 @@ pub(crate) fn cronbach_alpha(
         .max()
         .map_or(Some(0), |m| (m + 1).checked_mul(n));
     let mut sums = ItemSums::new(n_keys);
-    for_each_answer(answers, ITEM, |r, i, x| {
+    for_each_answer(answers, ITEM, 0..answers.height(), |r, i, x| {
         let (Some(i), Some(x)) = (i, x) else {
             return;
         };
@@ -882,6 +979,42 @@ pub(crate) fn survey_quality(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sorted_answers_in_pieces_add_up_as_in_one() -> PolarsResult<()> {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let n_responses = 2_000;
+        let (mut rid, mut dim, mut rating) = (Vec::new(), Vec::new(), Vec::new());
+        for r in 0..n_responses as u32 {
+            // Some responses without answers (the first and last among them),
+            // some with many: cuts land anywhere.
+            let rows = if r == 0 || r + 1 == n_responses as u32 {
+                0
+            } else {
+                rng.gen_range(0..12)
+            };
+            for _ in 0..rows {
+                rid.push(r);
+                dim.push((rng.r#gen::<f64>() > 0.05).then(|| rng.gen_range(0..3u32)));
+                rating.push((rng.r#gen::<f64>() > 0.1).then(|| rng.gen_range(1..=5i32)));
+            }
+        }
+        let compact = sort_by_response(df!(
+            RID => rid,
+            ITEM => vec![0u32; dim.len()],
+            DIM => dim,
+            RATING => rating,
+        )?)?;
+        let one = aggregates_in_pieces(&compact, 3, n_responses, 1)?;
+        assert!(one.column(SHOWN)?.i64()?.sum().unwrap_or(0) > 1_000);
+        for threads in [2, 3, 7] {
+            assert!(response_pieces(&compact, n_responses, threads)?.len() > 1);
+            let pieces = aggregates_in_pieces(&compact, 3, n_responses, threads)?;
+            assert!(pieces.equals_missing(&one), "{threads} pieces");
+        }
+        Ok(())
+    }
 
     #[test]
     fn response_aggregates_count_per_dimension() -> PolarsResult<()> {
