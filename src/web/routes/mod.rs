@@ -30,8 +30,13 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/s")
             .wrap(from_fn(page_view_quota))
-            .route("/{code}", web::get().to(survey::get::form))
-            .route("/{code}", web::post().to(survey::post::submit))
+            // One resource for both methods: two `.route` calls would make
+            // two resources, and a POST would match the pattern twice.
+            .service(
+                web::resource("/{code}")
+                    .route(web::get().to(survey::get::form))
+                    .route(web::post().to(survey::post::submit)),
+            )
             .route("/{code}/thanks", web::get().to(survey::get::thanks))
             .default_service(web::to(not_found)),
     )
