@@ -196,9 +196,18 @@ mod tests {
         let keys = Keys::new(b"0123456789abcdef0123456789abcdef".to_vec());
         let mut mac = <HmacSha256 as Mac>::new_from_slice(b"0123456789abcdef0123456789abcdef")?;
         mac.update(b"csrf\0device");
-        let expected = hex::encode(mac.finalize().into_bytes());
-        assert_eq!(keys.digest(Purpose::Csrf, "device"), expected);
-        assert!(expected.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        let digest = keys.digest(Purpose::Csrf, "device");
+        assert_eq!(digest, hex::encode(mac.finalize().into_bytes()));
+        assert!(
+            digest
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        );
+        let within = keys.mac_in(Purpose::Network, "2026-05", "10.0.0.0/24");
+        assert_eq!(
+            keys.digest_in(Purpose::Network, "2026-05", "10.0.0.0/24"),
+            hex::encode(within.finalize().into_bytes())
+        );
         Ok(())
     }
 

@@ -86,8 +86,12 @@ pub fn serve(args: &BareServerArgs) -> Result<(), BoxError> {
         HttpServer::new(move || {
             App::new()
                 .app_data(page.clone())
-                .route("/s/{code}", web::get().to(form))
-                .route("/s/{code}", web::post().to(submitted))
+                // Routed as Pingyi routes it (one resource, regex matching).
+                .service(
+                    web::resource("/s/{code}")
+                        .route(web::get().to(form))
+                        .route(web::post().to(submitted)),
+                )
         })
         .bind(("127.0.0.1", port))?
         .run()

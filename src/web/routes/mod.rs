@@ -32,10 +32,12 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .wrap(from_fn(page_view_quota))
             // One resource for both methods: two `.route` calls would make
             // two resources, and a POST would match the pattern twice.
+            // Other methods get the same 404 page as before, not a 405.
             .service(
                 web::resource("/{code}")
                     .route(web::get().to(survey::get::form))
-                    .route(web::post().to(survey::post::submit)),
+                    .route(web::post().to(survey::post::submit))
+                    .default_service(web::to(not_found)),
             )
             .route("/{code}/thanks", web::get().to(survey::get::thanks))
             .default_service(web::to(not_found)),
